@@ -1,0 +1,48 @@
+/*
+ * enc: hex and base64, strict.  Decoders reject anything that is not the
+ * one canonical encoding (wrong alphabet, stray padding, non-zero unused
+ * bits), because age and minisign both require canonical input.
+ */
+#ifndef ENC_H
+#define ENC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cm.h"
+
+/* Characters needed for ${n} bytes in base64, without the NUL. */
+size_t b64_encoded_len(size_t n, int pad);
+
+/*
+ * Encode ${n} bytes into ${out}, which holds b64_encoded_len(n, pad) + 1
+ * characters; the result is NUL-terminated.  Standard alphabet; with '='
+ * padding if ${pad}.
+ */
+void b64_encode(char *out, const uint8_t *in, size_t n, int pad);
+
+enum b64_padding {
+    B64_UNPADDED, /* '=' is an error (age) */
+    B64_PADDED,   /* length must be a multiple of 4 (minisign, armor) */
+};
+
+/*
+ * Decode ${inlen} characters at ${in} into ${out} (room for ${outmax}
+ * bytes).  Returns the decoded length, or -1 with CM_EFORMAT naming
+ * ${what} if the input is not canonical base64 or does not fit.
+ */
+long b64_decode(uint8_t *out, size_t outmax, const char *in, size_t inlen,
+                enum b64_padding padding, const char *what,
+                struct cm_err *err);
+
+/* ${n} bytes as 2n lowercase hex digits and a NUL into ${out}. */
+void hex_encode(char *out, const uint8_t *in, size_t n);
+
+/*
+ * Decode exactly 2${n} hex digits (either case) from ${in} into ${out}.
+ * Returns 0, or -1 with CM_EFORMAT naming ${what}.
+ */
+int hex_decode(uint8_t *out, size_t n, const char *in, size_t inlen,
+               const char *what, struct cm_err *err);
+
+#endif
