@@ -60,11 +60,21 @@ days_from_civil(int64_t y, int m, int d)
 }
 
 static int
+days_in_month(int y, int mo)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
+static int
 valid_fields(int y, int mo, int d, int h, int mi, int s)
 {
     return y >= 1900 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
-           d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 &&
-           s <= 60;
+           d <= days_in_month(y, mo) && h >= 0 && h <= 23 && mi >= 0 &&
+           mi <= 59 && s >= 0 && s <= 60;
 }
 
 static int64_t
@@ -161,6 +171,7 @@ read_word(struct cursor *c, char *out, size_t outlen)
     return (int)n;
 }
 
+/* A zone: "+hhmm", "-hhmm" (also "+hh:mm"), a name, or none (UTC). */
 static int
 zone_offset(struct cursor *c, int *minutes)
 {
@@ -171,13 +182,22 @@ zone_offset(struct cursor *c, int *minutes)
                  {"edt", -240}, {"cst", -360}, {"cdt", -300}, {"mst", -420},
                  {"mdt", -360}, {"pst", -480}, {"pdt", -420}, {"utc", 0}};
     char word[8];
-    int v, sign = 1;
+    int v, mm, sign = 1, n;
 
     skip_cfws(c);
     *minutes = 0;
     if (c->p < c->end && (*c->p == '+' || *c->p == '-')) {
         sign = *c->p++ == '-' ? -1 : 1;
-        if (read_number(c, 4, &v) != 4)
+        n = read_number(c, 4, &v);
+        if (n == 2 && c->p < c->end && *c->p == ':') {
+            c->p++;
+            if (read_number(c, 2, &mm) != 2)
+                return -1;
+            v = v * 100 + mm;
+        } else if (n != 4) {
+            return -1;
+        }
+        if (v % 100 > 59)
             return -1;
         *minutes = sign * (v / 100 * 60 + v % 100);
         return 0;
@@ -190,39 +210,97 @@ zone_offset(struct cursor *c, int *minutes)
     return 0;
 }
 
+/* A month name (its first three letters count), 1..12, or -1. */
+static int
+read_month(struct cursor *c)
+{
+    char word[16];
+
+    if (read_word(c, word, sizeof word) < 3)
+        return -1;
+    for (int i = 0; i < 12; i++)
+        if (strncmp(word, months[i], 3) == 0)
+            return i + 1;
+    return -1;
+}
+
+/* A year of 2 to 4 digits; obsolete short years per RFC 5322 4.3. */
+static int
+read_year(struct cursor *c, int *y)
+{
+    int n = read_number(c, 4, y);
+
+    if (n < 2)
+        return -1;
+    if (n <= 3)
+        *y += *y < 50 && n == 2 ? 2000 : 1900;
+    return 0;
+}
+
+/* "hh:mm[:ss]", white space and comments allowed around the colons. */
+static int
+read_time(struct cursor *c, int *h, int *mi, int *sec)
+{
+    *sec = 0;
+    if (read_number(c, 2, h) == 0)
+        return -1;
+    skip_cfws(c);
+    if (c->p >= c->end || *c->p++ != ':' || read_number(c, 2, mi) == 0)
+        return -1;
+    skip_cfws(c);
+    if (c->p < c->end && *c->p == ':') {
+        c->p++;
+        if (read_number(c, 2, sec) == 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct civil {
+    int y, mo, d, h, mi, sec, zone;
+};
+
+/* RFC 5322 (and obsolete) order: "1 Jul 2003 10:52:37 +0200". */
+static int
+parse_rfc(struct cursor *c, struct civil *t)
+{
+    if (read_number(c, 2, &t->d) == 0 || (t->mo = read_month(c)) < 0 ||
+        read_year(c, &t->y) == -1 ||
+        read_time(c, &t->h, &t->mi, &t->sec) == -1)
+        return -1;
+    return zone_offset(c, &t->zone);
+}
+
+/* asctime order, seen in old mail: "Jul  1 10:52:37 [EDT] 2003". */
+static int
+parse_asctime(struct cursor *c, struct civil *t)
+{
+    if ((t->mo = read_month(c)) < 0 || read_number(c, 2, &t->d) == 0 ||
+        read_time(c, &t->h, &t->mi, &t->sec) == -1 ||
+        zone_offset(c, &t->zone) == -1)
+        return -1;
+    return read_number(c, 4, &t->y) == 4 ? 0 : -1;
+}
+
 int
 when_parse_rfc5322(const char *s, size_t len, int64_t *out)
 {
     struct cursor c = {s, s + len};
+    struct civil t;
     char word[16];
-    int d, mo = -1, y, h, mi, sec = 0, zone, ny;
+    int rc;
 
     skip_cfws(&c);
     /* An optional day name: "Tue," */
     if (c.p < c.end && isalpha((unsigned char)*c.p))
         read_word(&c, word, sizeof word);
-    if (read_number(&c, 2, &d) == 0)
+    skip_cfws(&c);
+    if (c.p < c.end && isalpha((unsigned char)*c.p))
+        rc = parse_asctime(&c, &t);
+    else
+        rc = parse_rfc(&c, &t);
+    if (rc == -1 || !valid_fields(t.y, t.mo, t.d, t.h, t.mi, t.sec))
         return -1;
-    if (read_word(&c, word, sizeof word) < 3)
-        return -1;
-    for (int i = 0; i < 12; i++)
-        if (strncmp(word, months[i], 3) == 0)
-            mo = i + 1;
-    ny = read_number(&c, 4, &y);
-    if (mo < 0 || ny < 2)
-        return -1;
-    if (ny <= 3) /* obsolete two- and three-digit years */
-        y += y < 50 ? 2000 : 1900;
-    if (read_number(&c, 2, &h) == 0 || c.p >= c.end || *c.p++ != ':' ||
-        read_number(&c, 2, &mi) == 0)
-        return -1;
-    if (c.p < c.end && *c.p == ':') {
-        c.p++;
-        if (read_number(&c, 2, &sec) == 0)
-            return -1;
-    }
-    if (zone_offset(&c, &zone) == -1 || !valid_fields(y, mo, d, h, mi, sec))
-        return -1;
-    *out = epoch_of(y, mo, d, h, mi, sec) - (int64_t)zone * 60;
+    *out = epoch_of(t.y, t.mo, t.d, t.h, t.mi, t.sec) - (int64_t)t.zone * 60;
     return 0;
 }

@@ -1,1 +1,57 @@
-int main(void) { return 0; }
+/*
+ * coldmail-restore: the vault side.  Verifies, lists, extracts and restores
+ * sets offline.  It has no network code at all.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+struct verb {
+    const char *name;
+    int (*run)(int argc, const char **argv);
+    const char *summary;
+};
+
+static const struct verb verbs[] = {
+    {"keygen", cmd_keygen, "create a decryption identity (age format)"},
+    {"decrypt", cmd_decrypt, "decrypt any age file"},
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: coldmail-restore COMMAND [OPTIONS] [ARGS]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\n'coldmail-restore COMMAND --help' shows a command's "
+               "options; coldmail-restore(1) has the details.\n");
+}
+
+int
+main(int argc, const char **argv)
+{
+    cli_progname = "coldmail-restore";
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("coldmail-restore %s\n", COLDMAIL_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "coldmail-restore: error: unknown command \"%s\"\n",
+            argv[1]);
+    usage(stderr);
+    return 2;
+}

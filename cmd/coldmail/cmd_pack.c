@@ -1,0 +1,379 @@
+/*
+ * coldmail pack: mail stores into a signed, encrypted, verified set on a
+ * medium.  Options in coldmail(1).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agekey.h"
+#include "cli.h"
+#include "cmds.h"
+#include "minisig.h"
+#include "pack.h"
+#include "progress.h"
+#include "state.h"
+
+struct pack_cli {
+    char *output;
+    char **recipients;
+    size_t nrecipients;
+    char **recipient_files;
+    size_t nrecipient_files;
+    char *signing_key;
+    char *volume_size;
+    char **excludes;
+    size_t nexcludes;
+    char *level;
+    char *threads;
+    char *label;
+    char *state_dir;
+    char *host;
+    int progress, quiet, json, dry_run, help;
+};
+
+enum {
+    OPT_VOLUME_SIZE = 1000,
+    OPT_EXCLUDE,
+    OPT_LEVEL,
+    OPT_THREADS,
+    OPT_LABEL,
+    OPT_STATE_DIR,
+    OPT_HOST,
+    OPT_PROGRESS,
+    OPT_QUIET,
+    OPT_JSON,
+    OPT_DRY_RUN,
+};
+
+static const struct poptOption pack_options[] = {
+    {"output", 'o', POPT_ARG_STRING, NULL, 'o',
+     "the medium: a directory (the set is created inside it)", "MEDIUM_DIR"},
+    {"recipient", 'r', POPT_ARG_STRING, NULL, 'r',
+     "encrypt to this age recipient (age1...; repeatable)", "RECIPIENT"},
+    {"recipients-file", 'R', POPT_ARG_STRING, NULL, 'R',
+     "encrypt to the recipients listed in FILE (repeatable)", "FILE"},
+    {"signing-key", 's', POPT_ARG_STRING, NULL, 's',
+     "sign MANIFEST with this key (from coldmail keygen)", "FILE"},
+    {"volume-size", 0, POPT_ARG_STRING, NULL, OPT_VOLUME_SIZE,
+     "largest volume file (k, M, G, T suffixes; default 4G)", "SIZE"},
+    {"exclude", 0, POPT_ARG_STRING, NULL, OPT_EXCLUDE,
+     "skip paths matching GLOB (repeatable)", "GLOB"},
+    {"level", 0, POPT_ARG_STRING, NULL, OPT_LEVEL,
+     "zstd compression level, 1-19 (default 3)", "N"},
+    {"threads", 0, POPT_ARG_STRING, NULL, OPT_THREADS,
+     "compression threads (default: one per core)", "N"},
+    {"label", 0, POPT_ARG_STRING, NULL, OPT_LABEL,
+     "a label written into MANIFEST", "TEXT"},
+    {"state-dir", 0, POPT_ARG_STRING, NULL, OPT_STATE_DIR,
+     "the pack host's state (default /var/lib/coldmail)", "DIR"},
+    {"host", 0, POPT_ARG_STRING, NULL, OPT_HOST,
+     "host name to record (default: this host's name)", "NAME"},
+    {"progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
+     "show progress even when standard error is not a terminal", NULL},
+    {"quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
+     "no progress and no summary, only errors", NULL},
+    {"json", 0, POPT_ARG_NONE, NULL, OPT_JSON,
+     "print the summary as one JSON object on standard output", NULL},
+    {"dry-run", 'n', POPT_ARG_NONE, NULL, OPT_DRY_RUN,
+     "only walk the stores and report what would be packed", NULL},
+    {"help", 'h', POPT_ARG_NONE, NULL, 'h', "show this help", NULL},
+    POPT_TABLEEND};
+
+static int
+pack_option(void *ctx, poptContext pc, int val, struct cm_err *err)
+{
+    struct pack_cli *o = ctx;
+
+    switch (val) {
+    case 'o':
+        return cli_take_once(pc, &o->output, "--output", err);
+    case 'r':
+        return cli_take_many(pc, &o->recipients, &o->nrecipients, err);
+    case 'R':
+        return cli_take_many(pc, &o->recipient_files, &o->nrecipient_files,
+                             err);
+    case 's':
+        return cli_take_once(pc, &o->signing_key, "--signing-key", err);
+    case OPT_VOLUME_SIZE:
+        return cli_take_once(pc, &o->volume_size, "--volume-size", err);
+    case OPT_EXCLUDE:
+        return cli_take_many(pc, &o->excludes, &o->nexcludes, err);
+    case OPT_LEVEL:
+        return cli_take_once(pc, &o->level, "--level", err);
+    case OPT_THREADS:
+        return cli_take_once(pc, &o->threads, "--threads", err);
+    case OPT_LABEL:
+        return cli_take_once(pc, &o->label, "--label", err);
+    case OPT_STATE_DIR:
+        return cli_take_once(pc, &o->state_dir, "--state-dir", err);
+    case OPT_HOST:
+        return cli_take_once(pc, &o->host, "--host", err);
+    case OPT_PROGRESS:
+        o->progress = 1;
+        return 0;
+    case OPT_QUIET:
+        o->quiet = 1;
+        return 0;
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    case OPT_DRY_RUN:
+        o->dry_run = 1;
+        return 0;
+    case 'h':
+        o->help = 1;
+        return 0;
+    }
+    return cm_fail(err, CM_EINTERNAL, "unhandled option %d", val);
+}
+
+static void
+free_cli(struct pack_cli *o)
+{
+    free(o->output);
+    cli_free_list(o->recipients, o->nrecipients);
+    cli_free_list(o->recipient_files, o->nrecipient_files);
+    free(o->signing_key);
+    free(o->volume_size);
+    cli_free_list(o->excludes, o->nexcludes);
+    free(o->level);
+    free(o->threads);
+    free(o->label);
+    free(o->state_dir);
+    free(o->host);
+}
+
+static int
+load_recipients(const struct pack_cli *o, struct age_recipients *rs,
+                struct cm_err *err)
+{
+    struct age_recipient r;
+
+    for (size_t i = 0; i < o->nrecipients; i++) {
+        if (agekey_recipient_parse(o->recipients[i], &r, err) == -1)
+            return cm_err_prefix(err, "-r %s", o->recipients[i]);
+        if (agekey_recipients_add(rs, &r, err) == -1)
+            return -1;
+    }
+    for (size_t i = 0; i < o->nrecipient_files; i++)
+        if (agekey_recipients_load(o->recipient_files[i], rs, err) == -1)
+            return -1;
+    if (rs->n == 0)
+        return cm_fail(err, CM_EUSAGE,
+                       "no recipient: give -r age1... or -R FILE");
+    return 0;
+}
+
+static int
+numeric_options(const struct pack_cli *o, struct pack_opts *po,
+                struct cm_err *err)
+{
+    long v;
+
+    po->volume_size = PACK_DEFAULT_VOLUME_SIZE;
+    po->level = PACK_DEFAULT_LEVEL;
+    po->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (po->threads < 1)
+        po->threads = 1;
+    if (o->volume_size != NULL &&
+        cli_parse_size(o->volume_size, "--volume-size", &po->volume_size,
+                       err) == -1)
+        return -1;
+    if (o->level != NULL) {
+        if (cli_parse_long(o->level, "--level", 1, 19, &v, err) == -1)
+            return -1;
+        po->level = (int)v;
+    }
+    if (o->threads != NULL) {
+        if (cli_parse_long(o->threads, "--threads", 1, 256, &v, err) == -1)
+            return -1;
+        po->threads = (int)v;
+    }
+    return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void
+catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static void
+on_warn(void *ctx, const char *msg)
+{
+    struct progress *pg = ctx;
+
+    progress_clear(pg);
+    cli_warn("%s", msg);
+}
+
+static void
+on_progress(void *ctx, const struct pack_progress *p)
+{
+    progress_update(ctx, p->objects_done, p->objects_total, p->bytes_done,
+                    p->bytes_total);
+}
+
+static void
+print_json(const struct pack_result *r, int dry_run)
+{
+    json_t *o = json_pack(
+        "{s:s?, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:f, s:b, s:b}",
+        "set_dir", dry_run ? NULL : r->set_dir, "set_id",
+        dry_run ? NULL : r->set_id, "sequence", (json_int_t)r->sequence,
+        "messages", (json_int_t)r->messages, "files", (json_int_t)r->files,
+        "mbox_files", (json_int_t)r->mbox_files, "dirs",
+        (json_int_t)r->dirs, "symlinks", (json_int_t)r->symlinks, "bytes_in",
+        (json_int_t)r->bytes_in, "bytes_written",
+        (json_int_t)r->bytes_written, "volumes", (json_int_t)r->volumes,
+        "moved", (json_int_t)r->moved, "gone", (json_int_t)r->gone,
+        "changed", (json_int_t)r->changed, "skipped", (json_int_t)r->skipped,
+        "seconds", r->seconds, "verified", r->verified, "dry_run", dry_run);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(o);
+}
+
+static void
+print_summary(const struct pack_result *r, int dry_run)
+{
+    char in[32], out[32];
+
+    progress_format_bytes(r->bytes_in, in, sizeof in);
+    progress_format_bytes(r->bytes_written, out, sizeof out);
+    if (dry_run) {
+        fprintf(stderr,
+                "dry run: would pack %llu message files, %llu mbox files, "
+                "%llu other files, %llu directories (%s); largest object "
+                "%s (%llu bytes)\n",
+                (unsigned long long)r->messages,
+                (unsigned long long)r->mbox_files,
+                (unsigned long long)r->files, (unsigned long long)r->dirs, in,
+                r->largest_path, (unsigned long long)r->largest);
+        return;
+    }
+    fprintf(stderr,
+            "packed %llu messages, %llu other files (%s) in %.1f s\n"
+            "wrote %llu volume(s), %s in all, to %s\n",
+            (unsigned long long)r->messages,
+            (unsigned long long)(r->files + r->mbox_files), in, r->seconds,
+            (unsigned long long)r->volumes, out, r->set_dir);
+    if (r->moved || r->gone || r->changed || r->skipped)
+        fprintf(stderr,
+                "during the pack: %llu moved, %llu expunged, %llu changed, "
+                "%llu skipped\n",
+                (unsigned long long)r->moved, (unsigned long long)r->gone,
+                (unsigned long long)r->changed,
+                (unsigned long long)r->skipped);
+    fprintf(stderr, "verified: every file was read back from the medium and "
+                    "matches; sequence %llu\n",
+            (unsigned long long)r->sequence);
+}
+
+static int
+pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
+{
+    struct age_recipients rs = {NULL, 0};
+    struct minisig_seckey sk;
+    struct pack_opts po;
+    struct pack_result res;
+    struct progress *pg = NULL;
+    int rc = -1, show = o->progress || (!o->quiet && isatty(2));
+
+    memset(&po, 0, sizeof po);
+    memset(&sk, 0, sizeof sk);
+    if (!o->dry_run && o->output == NULL) {
+        cm_fail(err, CM_EUSAGE, "pack needs -o MEDIUM_DIR");
+        goto out;
+    }
+    if (!o->dry_run && o->signing_key == NULL) {
+        cm_fail(err, CM_EUSAGE, "pack needs -s SIGNING_KEY");
+        goto out;
+    }
+    if (numeric_options(o, &po, err) == -1 ||
+        (!o->dry_run && (load_recipients(o, &rs, err) == -1 ||
+                         minisig_seckey_load(o->signing_key, &sk, err) == -1)))
+        goto out;
+    if (progress_new(stderr, show && !o->quiet, &pg, err) == -1)
+        goto out;
+    po.medium_dir = o->output;
+    po.stores = stores;
+    po.excludes = (const char *const *)o->excludes;
+    po.recipients = &rs;
+    po.signer = &sk;
+    po.state_dir = o->state_dir ? o->state_dir : STATE_DEFAULT_DIR;
+    po.host = o->host;
+    po.label = o->label;
+    po.dry_run = o->dry_run;
+    po.progress = on_progress;
+    po.warn = on_warn;
+    po.ctx = pg;
+    po.interrupted = &interrupted;
+    catch_signals();
+    rc = pack_run(&po, &res, err);
+    progress_clear(pg);
+    if (rc == 0 && o->json)
+        print_json(&res, o->dry_run);
+    else if (rc == 0 && !o->quiet)
+        print_summary(&res, o->dry_run);
+out:
+    progress_free(pg);
+    minisig_seckey_wipe(&sk);
+    agekey_recipients_free(&rs);
+    return rc;
+}
+
+int
+cmd_pack(int argc, const char **argv)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct pack_cli o;
+    const char **args;
+    poptContext pc;
+    int nargs;
+
+    memset(&o, 0, sizeof o);
+    pc = poptGetContext("coldmail pack", argc, argv, pack_options, 0);
+    poptSetOtherOptionHelp(
+        pc, "-o MEDIUM_DIR -r RECIPIENT... -s SIGNING_KEY [OPTIONS] STORE...");
+    if (cli_parse(pc, pack_option, &o, &err) == -1)
+        goto out;
+    if (o.help) {
+        poptPrintHelp(pc, stdout, 0);
+        goto out;
+    }
+    args = cli_args(pc, &nargs);
+    if (nargs == 0)
+        cm_fail(&err, CM_EUSAGE, "pack needs at least one STORE");
+    else
+        pack_main(&o, args, &err);
+out:
+    free_cli(&o);
+    poptFreeContext(pc);
+    return cli_report(&err);
+}

@@ -1,0 +1,8 @@
+/* The verbs of coldmail; each returns the process exit status. */
+#ifndef COLDMAIL_CMDS_H
+#define COLDMAIL_CMDS_H
+
+int cmd_keygen(int argc, const char **argv);
+int cmd_pack(int argc, const char **argv);
+
+#endif

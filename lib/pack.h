@@ -1,0 +1,86 @@
+/*
+ * pack: the pack side's main job.  Walk the stores, read every object once
+ * (O_RDONLY|O_NOFOLLOW, O_NOATIME where allowed), hash it, catalogue it
+ * (messages with their Message-ID, Date, From, Subject and flags; mbox files
+ * split into messages without changing a byte), and stream it into the set
+ * writer (setw), which commits a signed, verified set or nothing.
+ *
+ * The source is only ever read.  Mail that moves during the run (a Maildir
+ * flag rename, a move between cur/ and new/) is found under its new name;
+ * mail that is expunged is recorded as gone.  Neither fails the run.
+ */
+#ifndef PACK_H
+#define PACK_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agekey.h"
+#include "cm.h"
+#include "minisig.h"
+
+#define PACK_DEFAULT_VOLUME_SIZE (4ull << 30)
+#define PACK_DEFAULT_LEVEL 3
+
+struct pack_progress {
+    uint64_t objects_done, objects_total;
+    uint64_t bytes_done, bytes_total;
+    const char *current;   /* path being packed */
+};
+
+struct pack_opts {
+    const char *medium_dir;
+    const char *const *stores;   /* NULL-terminated */
+    const char *const *excludes; /* NULL-terminated, may be NULL */
+    const struct age_recipients *recipients;
+    const struct minisig_seckey *signer;
+    const char *state_dir;
+    const char *host;            /* NULL: the host name */
+    const char *label;           /* NULL: none */
+    uint64_t volume_size;
+    int level;
+    int threads;
+    int dry_run;
+    /* Called now and then; may be NULL. */
+    void (*progress)(void *ctx, const struct pack_progress *p);
+    /* Things skipped or changed ("x: device node, skipped"); may be NULL. */
+    void (*warn)(void *ctx, const char *msg);
+    void *ctx;
+    /* Set by a signal handler to stop the run cleanly; may be NULL. */
+    volatile sig_atomic_t *interrupted;
+};
+
+struct pack_result {
+    char set_dir[4096];
+    char set_id[33];
+    uint64_t sequence;
+    uint64_t messages;     /* catalogued messages (Maildir, MH, mbox) */
+    uint64_t files;        /* other regular files */
+    uint64_t dirs, symlinks;
+    uint64_t mbox_files;
+    uint64_t bytes_in;     /* content bytes read from the stores */
+    uint64_t bytes_written;/* bytes of the set on the medium */
+    uint64_t volumes;
+    uint64_t moved;        /* messages found under a new name */
+    uint64_t gone;         /* messages expunged before they could be read */
+    uint64_t changed;      /* files that changed size while read */
+    uint64_t skipped;      /* device nodes, sockets, FIFOs */
+    uint64_t largest;      /* largest object, bytes */
+    char largest_path[4096];
+    double seconds;
+    int verified;          /* every file read back and matched */
+};
+
+/*
+ * Pack ${opts->stores} into a new set on ${opts->medium_dir}, or with
+ * dry_run only walk and count.  Fills ${res}.  Errors (each naming the
+ * file): CM_EUSAGE (bad options, a store that is not a directory or is
+ * empty, a volume size below the largest object), CM_EIO (unreadable store,
+ * medium or state), CM_ENOSPC (medium full), CM_EBUSY (another pack runs),
+ * CM_EINTR (interrupted).  On failure no set is left that looks complete.
+ */
+int pack_run(const struct pack_opts *opts, struct pack_result *res,
+             struct cm_err *err);
+
+#endif

@@ -1,0 +1,528 @@
+#include "setw.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blockhash.h"
+#include "filecheck.h"
+#include "io.h"
+#include "restoretxt.h"
+#include "rnd.h"
+#include "sealed.h"
+#include "when.h"
+
+#define CATALOG_NAME "catalog.jsonl.zst.age"
+#define INCOMPLETE_SUFFIX ".incomplete"
+/* Tar end-of-archive: two zero blocks. */
+#define TAR_TRAILER 1024
+
+struct setw {
+    struct setw_opts opts;
+    struct manifest m;
+    char name[SETW_NAME_MAX];
+    char tmp_dir[4096];
+    char final_dir[4096];
+    int committed;
+    int dir_created;
+    struct sealed_opts sopts;
+    struct age_recipient *recipients; /* array copy for sealed_opts */
+
+    struct sealed *vol;         /* current volume, or NULL */
+    struct tarw *tar;
+    uint32_t vol_no;            /* number of the current or last volume */
+    uint64_t vol_objects;       /* objects in the current volume */
+
+    struct sealed *catalog;
+    struct buf line;
+    uint64_t catalog_count;
+    uint64_t written;           /* bytes of finished files */
+};
+
+static int
+make_name(struct setw *w, struct cm_err *err)
+{
+    char stamp[WHEN_STAMP_LEN], id[33];
+    int n;
+
+    when_format_stamp(stamp, w->opts.created);
+    manifest_set_id_hex(w->m.set_id, id);
+    n = snprintf(w->name, sizeof w->name, "coldmail-%s-%s-%.8s",
+                 w->opts.host, stamp, id);
+    if (n < 0 || (size_t)n >= sizeof w->name)
+        return cm_fail(err, CM_EUSAGE, "host name too long");
+    snprintf(w->final_dir, sizeof w->final_dir, "%s/%s", w->opts.medium_dir,
+             w->name);
+    n = snprintf(w->tmp_dir, sizeof w->tmp_dir, "%s/%s%s", w->opts.medium_dir,
+                 w->name, INCOMPLETE_SUFFIX);
+    if (n < 0 || (size_t)n >= sizeof w->tmp_dir)
+        return cm_fail(err, CM_EUSAGE, "medium path too long");
+    return 0;
+}
+
+static int
+fill_manifest_head(struct setw *w, struct cm_err *err)
+{
+    const struct setw_opts *o = &w->opts;
+    char recipient[AGEKEY_RECIPIENT_LEN];
+    struct minisig_pubkey pk;
+
+    w->m.created = o->created;
+    w->m.sequence = o->sequence;
+    w->m.has_previous = o->has_previous;
+    memcpy(w->m.previous, o->previous, 32);
+    if (manifest_set_text(&w->m.host, o->host, "host name", err) == -1 ||
+        manifest_set_text(&w->m.label, o->label ? o->label : "", "--label",
+                          err) == -1 ||
+        manifest_set_text(&w->m.medium,
+                          o->medium_label ? o->medium_label : "",
+                          "medium label", err) == -1 ||
+        manifest_set_text(&w->m.kind, "full", "kind", err) == -1)
+        return -1;
+    if (o->chain_break != NULL &&
+        manifest_set_text(&w->m.chain_break, o->chain_break, "chain break",
+                          err) == -1)
+        return -1;
+    for (size_t i = 0; i < o->recipients->n; i++) {
+        if (o->recipients->r[i].kind != AGEKEY_X25519)
+            return cm_fail(err, CM_EUSAGE,
+                           "sets are encrypted to age1... recipients only");
+        agekey_recipient_format(&o->recipients->r[i], recipient);
+        if (manifest_add_recipient(&w->m, recipient, err) == -1)
+            return -1;
+    }
+    minisig_seckey_pubkey(o->signer, &pk);
+    minisig_keyid_hex(pk.keyid, w->m.signer_key_id);
+    minisig_pubkey_base64(&pk, w->m.signer_public_key);
+    return 0;
+}
+
+static int
+open_catalog(struct setw *w, struct cm_err *err)
+{
+    struct catalog_header h = {1, {0}, w->m.host, w->m.created};
+    struct sealed_opts copts = w->sopts;
+
+    /* The catalog is small next to the volumes: compress it in place. */
+    copts.threads = 0;
+    memcpy(h.set_id, w->m.set_id, sizeof h.set_id);
+    if (sealed_create(w->tmp_dir, CATALOG_NAME, &copts, &w->catalog, err) ==
+        -1)
+        return -1;
+    buf_reset(&w->line);
+    if (catalog_header_format(&h, &w->line, err) == -1)
+        return -1;
+    return sealed_write(w->catalog, w->line.data, w->line.len, err);
+}
+
+int
+setw_begin(const struct setw_opts *opts, struct setw **out,
+           struct cm_err *err)
+{
+    struct setw *w = cm_calloc(1, sizeof *w, err);
+
+    if (w == NULL)
+        return -1;
+    w->opts = *opts;
+    manifest_init(&w->m);
+    buf_init(&w->line, CATALOG_LINE_MAX);
+    w->sopts.recipients = opts->recipients->r;
+    w->sopts.nrecipients = opts->recipients->n;
+    w->sopts.level = opts->level;
+    w->sopts.threads = opts->threads;
+    if (rnd_bytes(w->m.set_id, sizeof w->m.set_id, err) == -1 ||
+        make_name(w, err) == -1 || fill_manifest_head(w, err) == -1)
+        goto fail;
+    if (mkdir(w->tmp_dir, 0755) == -1) {
+        cm_fail_errno(err, errno, "%s: cannot create the set directory",
+                      w->tmp_dir);
+        goto fail;
+    }
+    w->dir_created = 1;
+    if (open_catalog(w, err) == -1)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    setw_free(w);
+    return -1;
+}
+
+const uint8_t *
+setw_set_id(const struct setw *w)
+{
+    return w->m.set_id;
+}
+
+int
+setw_add_store(struct setw *w, const char *name, const char *path,
+               struct cm_err *err)
+{
+    return manifest_add_store(&w->m, name, path, err);
+}
+
+/*
+ * Test hook: COLDMAIL_TEST_READBACK_FLIP=NAME flips a byte of file NAME
+ * on the medium after it is written, as a failing medium would.
+ */
+static void
+test_flip_hook(const char *dir, const char *name)
+{
+    const char *target = getenv("COLDMAIL_TEST_READBACK_FLIP");
+    char path[4096];
+    uint8_t c;
+    int fd;
+
+    if (target == NULL || strcmp(target, name) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd == -1)
+        return;
+    if (pread(fd, &c, 1, 100) == 1) {
+        c ^= 0x20;
+        if (pwrite(fd, &c, 1, 100) == 1)
+            fsync(fd);
+    }
+    close(fd);
+}
+
+/* Read ${f} back from the medium and compare with what was written. */
+static int
+read_back(struct setw *w, const struct manifest_file *f, struct cm_err *err)
+{
+    struct filecheck_report r;
+    struct buf what;
+    int rc = -1;
+
+    test_flip_hook(w->tmp_dir, f->name);
+    if (filecheck_file(w->tmp_dir, f, 1, &r, err) == -1)
+        return -1;
+    if (filecheck_ok(&r)) {
+        w->written += f->size;
+        rc = 0;
+    } else {
+        buf_init(&what, 4096);
+        filecheck_describe(f, &r, &what, NULL);
+        if (what.len > 0)
+            what.data[what.len - 1] = '\0';
+        cm_fail(err, CM_EIO,
+                "read-back from the medium does not match what was "
+                "written: %s",
+                what.len ? (const char *)what.data : f->name);
+        buf_free(&what);
+    }
+    filecheck_report_free(&r);
+    return rc;
+}
+
+static int
+finish_volume(struct setw *w, struct cm_err *err)
+{
+    if (w->vol == NULL)
+        return 0;
+    if (tarw_finish(w->tar, err) == -1 ||
+        sealed_finish(w->vol, &w->m, err) == -1)
+        return -1;
+    tarw_free(w->tar);
+    sealed_free(w->vol);
+    w->tar = NULL;
+    w->vol = NULL;
+    return read_back(w, &w->m.files[w->m.nfiles - 1], err);
+}
+
+static int
+open_volume(struct setw *w, struct cm_err *err)
+{
+    char name[32];
+
+    if (w->vol_no >= 9999)
+        return cm_fail(err, CM_EUSAGE, "more than 9999 volumes: use a "
+                                       "larger --volume-size");
+    w->vol_no++;
+    snprintf(name, sizeof name, "vol-%04" PRIu32 ".tar.zst.age", w->vol_no);
+    if (sealed_create(w->tmp_dir, name, &w->sopts, &w->vol, err) == -1 ||
+        tarw_new(sealed_write_fn, w->vol, &w->tar, err) == -1)
+        return -1;
+    w->vol_objects = 0;
+    w->m.volumes = w->vol_no;
+    return 0;
+}
+
+static uint64_t
+object_bound(const struct tarw_entry *e)
+{
+    return sealed_extra_bound(tarw_entry_bound(e) + TAR_TRAILER);
+}
+
+int
+setw_check_fits(uint64_t volume_size, const char *path, uint64_t size,
+                struct cm_err *err)
+{
+    struct tarw_entry e;
+
+    memset(&e, 0, sizeof e);
+    e.path = path;
+    e.kind = TARW_FILE;
+    e.size = size;
+    if (sealed_extra_bound(0) + object_bound(&e) + (64 << 10) > volume_size)
+        return cm_fail(err, CM_EUSAGE,
+                       "--volume-size %" PRIu64 " is smaller than the "
+                       "largest object, %s (%" PRIu64 " bytes)",
+                       volume_size, path, size);
+    return 0;
+}
+
+int
+setw_object_begin(struct setw *w, const struct tarw_entry *e,
+                  struct setw_place *place, struct cm_err *err)
+{
+    uint64_t need = object_bound(e);
+
+    if (setw_check_fits(w->opts.volume_size, e->path, e->size, err) == -1)
+        return -1;
+    if (w->vol != NULL && w->vol_objects > 0 &&
+        sealed_size_bound(w->vol) + need > w->opts.volume_size &&
+        finish_volume(w, err) == -1)
+        return -1;
+    if (w->vol == NULL && open_volume(w, err) == -1)
+        return -1;
+    if (tarw_begin(w->tar, e, &place->tar_off, &place->data_off, err) == -1)
+        return -1;
+    place->vol = w->vol_no;
+    w->vol_objects++;
+    return 0;
+}
+
+int
+setw_object_data(struct setw *w, const void *p, size_t len,
+                 struct cm_err *err)
+{
+    return tarw_data(w->tar, p, len, err);
+}
+
+int
+setw_object_end(struct setw *w, struct cm_err *err)
+{
+    return tarw_end(w->tar, err);
+}
+
+int
+setw_catalog_add(struct setw *w, struct catalog_entry *e, struct cm_err *err)
+{
+    memcpy(e->set_id, w->m.set_id, sizeof e->set_id);
+    buf_reset(&w->line);
+    if (catalog_entry_format(e, &w->line, err) == -1 ||
+        sealed_write(w->catalog, w->line.data, w->line.len, err) == -1)
+        return -1;
+    w->catalog_count++;
+    if (e->kind == CATALOG_MESSAGE)
+        w->m.messages++;
+    if (!e->in_mbox)
+        w->m.objects++;
+    return 0;
+}
+
+void
+setw_count_bytes_in(struct setw *w, uint64_t n)
+{
+    w->m.bytes_in += n;
+}
+
+uint64_t
+setw_bytes_written(const struct setw *w)
+{
+    return w->written + (w->vol ? sealed_bytes_in(w->vol) : 0);
+}
+
+static int
+finish_catalog(struct setw *w, struct cm_err *err)
+{
+    buf_reset(&w->line);
+    if (catalog_trailer_format(w->catalog_count, &w->line, err) == -1 ||
+        sealed_write(w->catalog, w->line.data, w->line.len, err) == -1 ||
+        sealed_finish(w->catalog, &w->m, err) == -1)
+        return -1;
+    sealed_free(w->catalog);
+    w->catalog = NULL;
+    return read_back(w, &w->m.files[w->m.nfiles - 1], err);
+}
+
+/* Write ${len} bytes as ${name} in the set and list it in MANIFEST. */
+static int
+write_listed_file(struct setw *w, const char *name, const void *p,
+                  size_t len, struct cm_err *err)
+{
+    struct blockhash *h = NULL;
+    struct manifest_file *f;
+    const uint8_t(*blocks)[32];
+    uint64_t n;
+    char path[4096];
+    int rc = -1;
+
+    snprintf(path, sizeof path, "%s/%s", w->tmp_dir, name);
+    if (io_write_file_excl(path, p, len, 0644, err) == -1 ||
+        blockhash_new(MANIFEST_BLOCK_SIZE, &h, err) == -1 ||
+        blockhash_update(h, p, len, err) == -1 ||
+        (f = manifest_add_file(&w->m, name, len, err)) == NULL ||
+        blockhash_final(h, f->sha256, err) == -1)
+        goto out;
+    blocks = blockhash_blocks(h, &n);
+    memcpy(f->blocks, blocks, n * 32);
+    rc = read_back(w, f, err);
+out:
+    blockhash_free(h);
+    return rc;
+}
+
+static int
+write_restore_txt(struct setw *w, struct cm_err *err)
+{
+    struct buf text;
+    int rc = -1;
+
+    buf_init(&text, 1 << 20);
+    if (restoretxt_format(&w->m, w->name, &text, err) == 0)
+        rc = write_listed_file(w, "RESTORE.txt", text.data, text.len, err);
+    buf_free(&text);
+    return rc;
+}
+
+/* MANIFEST.minisig first: a MANIFEST without its signature never exists. */
+static int
+write_manifest(struct setw *w, struct setw_result *res, struct cm_err *err)
+{
+    char comment[MINISIG_COMMENT_MAX + 1], path[4096];
+    struct buf text, sig, back;
+    int rc = -1;
+
+    buf_init(&text, MANIFEST_MAX);
+    buf_init(&sig, MINISIG_FILE_MAX);
+    buf_init(&back, MANIFEST_MAX);
+    manifest_trusted_comment(&w->m, comment, sizeof comment);
+    if (manifest_format(&w->m, &text, err) == -1 ||
+        minisig_sign(w->opts.signer, text.data, text.len,
+                     "coldmail set MANIFEST signature", comment, &sig,
+                     err) == -1)
+        goto out;
+    snprintf(path, sizeof path, "%s/MANIFEST.minisig", w->tmp_dir);
+    if (io_write_file_excl(path, sig.data, sig.len, 0644, err) == -1)
+        goto out;
+    snprintf(path, sizeof path, "%s/MANIFEST", w->tmp_dir);
+    if (io_write_file_excl(path, text.data, text.len, 0644, err) == -1)
+        goto out;
+    /* Read it back: what the medium returns is what verify will see. */
+    if (io_read_file(path, MANIFEST_MAX, &back, err) == -1)
+        goto out;
+    if (back.len != text.len || memcmp(back.data, text.data, text.len) != 0) {
+        cm_fail(err, CM_EIO, "%s: read-back does not match what was written",
+                path);
+        goto out;
+    }
+    blockhash_sha256(text.data, text.len, res->manifest_sha256);
+    w->written += text.len + sig.len;
+    rc = 0;
+out:
+    buf_free(&text);
+    buf_free(&sig);
+    buf_free(&back);
+    return rc;
+}
+
+int
+setw_commit(struct setw *w, struct setw_result *res, struct cm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (finish_volume(w, err) == -1 || finish_catalog(w, err) == -1 ||
+        write_restore_txt(w, err) == -1 || write_manifest(w, res, err) == -1)
+        return -1;
+    if (io_fsync_dir(w->tmp_dir, err) == -1 ||
+        io_rename(w->tmp_dir, w->final_dir, err) == -1)
+        return -1;
+    w->committed = 1;
+    if (io_fsync_dir(w->opts.medium_dir, err) == -1)
+        return -1;
+    snprintf(res->set_dir, sizeof res->set_dir, "%s", w->final_dir);
+    snprintf(res->set_name, sizeof res->set_name, "%s", w->name);
+    res->volumes = w->m.volumes;
+    res->bytes_written = w->written;
+    return 0;
+}
+
+/* Remove a directory holding only regular files (a set's), then itself. */
+static int
+remove_set_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = 0;
+
+    if (d == NULL)
+        return errno == ENOENT ? 0 : -1;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == -1)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(dir) == -1)
+        rc = -1;
+    return rc;
+}
+
+void
+setw_free(struct setw *w)
+{
+    if (w == NULL)
+        return;
+    tarw_free(w->tar);
+    sealed_free(w->vol);
+    sealed_free(w->catalog);
+    if (w->dir_created && !w->committed)
+        remove_set_dir(w->tmp_dir);
+    buf_free(&w->line);
+    manifest_free(&w->m);
+    free(w);
+}
+
+static int
+is_incomplete_set_name(const char *name)
+{
+    size_t n = strlen(name), s = strlen(INCOMPLETE_SUFFIX);
+
+    return strncmp(name, "coldmail-", 9) == 0 && n > s &&
+           strcmp(name + n - s, INCOMPLETE_SUFFIX) == 0 &&
+           strchr(name, '/') == NULL;
+}
+
+int
+setw_clean_incomplete(const char *medium_dir,
+                      void (*note)(void *ctx, const char *name), void *ctx,
+                      struct cm_err *err)
+{
+    DIR *d = opendir(medium_dir);
+    struct dirent *de;
+    char path[4096];
+
+    if (d == NULL)
+        return cm_fail_errno(err, errno, "%s: cannot list", medium_dir);
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (!is_incomplete_set_name(de->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", medium_dir, de->d_name);
+        if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+            continue;
+        if (remove_set_dir(path) == 0 && note != NULL)
+            note(ctx, de->d_name);
+    }
+    closedir(d);
+    return 0;
+}

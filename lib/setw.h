@@ -1,0 +1,130 @@
+/*
+ * setw: writing one set onto a medium, and committing it.
+ *
+ * The set is written under "<name>.incomplete", volume after volume (a
+ * new volume starts when the next object could push the current one past
+ * the volume size), each volume fsync'd and read back from the medium,
+ * bypassing the page cache, and compared with the block hashes computed
+ * while writing.  Then the catalog, RESTORE.txt, and the signed MANIFEST;
+ * then the directory is fsync'd and renamed to its final name, and the
+ * medium directory fsync'd.  Until that rename nothing looks like a set;
+ * on any failure the incomplete directory is removed.
+ */
+#ifndef SETW_H
+#define SETW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agekey.h"
+#include "catalog.h"
+#include "cm.h"
+#include "manifest.h"
+#include "minisig.h"
+#include "tarw.h"
+
+#define SETW_NAME_MAX 160
+
+struct setw_opts {
+    const char *medium_dir;
+    const char *host;          /* for MANIFEST and the directory name */
+    int64_t created;
+    const struct age_recipients *recipients;
+    const struct minisig_seckey *signer;
+    uint64_t volume_size;
+    int level;
+    int threads;
+    const char *label;         /* may be NULL */
+    const char *medium_label;  /* may be NULL */
+    uint64_t sequence;
+    int has_previous;
+    uint8_t previous[32];
+    const char *chain_break;   /* NULL unless the chain restarts here */
+};
+
+/* Where an object's bytes went. */
+struct setw_place {
+    uint32_t vol;
+    uint64_t tar_off, data_off;
+};
+
+struct setw_result {
+    char set_dir[4096];        /* final path of the set */
+    char set_name[SETW_NAME_MAX];
+    uint8_t manifest_sha256[32];
+    uint64_t volumes;
+    uint64_t bytes_written;    /* all files of the set */
+};
+
+struct setw;
+
+/*
+ * Create the incomplete set directory and open the catalog.  ${m} is not
+ * needed yet: counts come at commit.  CM_EIO/CM_ENOSPC naming the medium.
+ */
+int setw_begin(const struct setw_opts *opts, struct setw **out,
+               struct cm_err *err);
+
+/* The set id (random, 16 bytes). */
+const uint8_t *setw_set_id(const struct setw *w);
+
+/* Record a store (name and path on this host) in MANIFEST. */
+int setw_add_store(struct setw *w, const char *name, const char *path,
+                   struct cm_err *err);
+
+/*
+ * Could an object of ${size} bytes at ${path} fit in an empty volume of
+ * ${volume_size} bytes?  CM_EUSAGE naming it if not.
+ */
+int setw_check_fits(uint64_t volume_size, const char *path, uint64_t size,
+                    struct cm_err *err);
+
+/*
+ * Start an object: pick its volume (starting a new one if the current one
+ * could pass the volume size; CM_EUSAGE if the object could not fit even in
+ * an empty volume, naming it), write its tar header, and say where it is.
+ */
+int setw_object_begin(struct setw *w, const struct tarw_entry *e,
+                      struct setw_place *place, struct cm_err *err);
+
+/* Content of the current object. */
+int setw_object_data(struct setw *w, const void *p, size_t len,
+                     struct cm_err *err);
+
+/* End the current object. */
+int setw_object_end(struct setw *w, struct cm_err *err);
+
+/*
+ * Append a catalog line for ${e}; its holder set id is filled in here.
+ * Counts the object (and the message, for kind message).
+ */
+int setw_catalog_add(struct setw *w, struct catalog_entry *e,
+                     struct cm_err *err);
+
+/* Note ${n} more content bytes taken from the store (for MANIFEST). */
+void setw_count_bytes_in(struct setw *w, uint64_t n);
+
+/* Plaintext bytes so far and on-medium bytes so far (for progress). */
+uint64_t setw_bytes_written(const struct setw *w);
+
+/*
+ * Finish the last volume and the catalog, read everything back, write
+ * RESTORE.txt and the signed MANIFEST, and rename the set into place.
+ */
+int setw_commit(struct setw *w, struct setw_result *res, struct cm_err *err);
+
+/*
+ * Free; if not committed, remove the incomplete directory (and everything
+ * in it: only files this writer created).  NULL-safe.
+ */
+void setw_free(struct setw *w);
+
+/*
+ * Remove leftover "coldmail-*.incomplete" directories of earlier runs from
+ * ${medium_dir}, holding only set files.  Reports each through ${note}.
+ */
+int setw_clean_incomplete(const char *medium_dir,
+                          void (*note)(void *ctx, const char *name),
+                          void *ctx, struct cm_err *err);
+
+#endif
