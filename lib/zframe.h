@@ -24,7 +24,7 @@
 #include "cm.h"
 
 #define ZFRAME_FRAME_SIZE (1u << 20) /* default uncompressed bytes a frame */
-#define ZFRAME_FRAME_SIZE_MAX (8u << 20) /* largest frame the reader accepts */
+#define ZFRAME_FRAME_SIZE_MAX (8u << 20) /* largest frame read or written */
 #define ZFRAME_FRAMES_MAX (1u << 24)     /* most frames in one seek table */
 #define ZFRAME_SKIPPABLE_MAGIC 0x184D2A5Eu
 #define ZFRAME_SEEKABLE_MAGIC 0x8F92EAB1u
@@ -43,16 +43,28 @@ struct zframe_writer;
 /*
  * A writer that delivers the compressed stream to ${sink}.  With threads
  * > 0, full frames are compressed by a pool of worker threads and ${sink}
- * is called from one output thread, in order, never concurrently; a sink
- * failure is reported by the next zframe_writer_write or _finish.  With
- * threads == 0 everything happens inside the caller's calls.  At most
- * about 2 * threads + 2 frames are in flight, so memory is bounded.
+ * is called from one output thread, in order, never concurrently (the seek
+ * table, last, from the caller's zframe_writer_finish once every frame is
+ * delivered); a sink or compression failure is reported by the next
+ * zframe_writer_write or _finish.  With threads == 0 everything happens
+ * inside the caller's calls.  At most 2 * threads + 2 frames are buffered
+ * at once (the one being filled included): a write blocks until one is
+ * delivered, so memory is bounded.  The output depends only on the input,
+ * level and frame size, never on the thread count.  The writer's own calls
+ * come from one thread.  CM_EUSAGE for a level outside zstd's range,
+ * threads outside 0..256 or a frame size above ZFRAME_FRAME_SIZE_MAX, or
+ * when a stream would pass ZFRAME_FRAMES_MAX frames; CM_EINTERNAL if out
+ * of memory or a thread cannot start.  *${out} is freed with
+ * zframe_writer_free.
  */
 int zframe_writer_new(const struct zframe_writer_opts *opts, cm_write_fn sink,
                       void *sink_ctx, struct zframe_writer **out,
                       struct cm_err *err);
 
-/* Add ${len} uncompressed bytes. */
+/*
+ * Add ${len} uncompressed bytes.  May block while the frames in flight
+ * reach the sink.  After any failure the writer only fails; free it.
+ */
 int zframe_writer_write(struct zframe_writer *w, const void *p, size_t len,
                         struct cm_err *err);
 
@@ -73,7 +85,16 @@ uint64_t zframe_writer_bytes_in(const struct zframe_writer *w);
  */
 uint64_t zframe_writer_size_bound(const struct zframe_writer *w);
 
-/* Stop the threads and free.  NULL-safe. */
+/*
+ * The most frames that were buffered at once (filled, in compression or
+ * waiting for the sink), at most 2 * threads + 2.  For tests.
+ */
+size_t zframe_writer_peak_frames(const struct zframe_writer *w);
+
+/*
+ * Stop the threads and free, finished or not (frames not yet delivered are
+ * dropped; a sink call in progress is waited for).  NULL-safe.
+ */
 void zframe_writer_free(struct zframe_writer *w);
 
 /* ------------------------------------------------------------------ */
@@ -100,8 +121,12 @@ int zframe_reader_open(cm_pread_fn src, void *src_ctx, uint64_t size,
 /*
  * As zframe_reader_open, but build the frame index by walking the frame
  * headers from the start, for a stream whose seek table is damaged or
- * missing.  Stops at the first frame it cannot read; what was indexed
- * before that stays readable.
+ * missing.  Skippable frames (the seek table among them) are passed over.
+ * Stops at the first frame it cannot read (bad header, unknown content
+ * size, more than ZFRAME_FRAME_SIZE_MAX bytes, truncated, or a source
+ * error other than CM_EINTR/CM_EINTERNAL, which pass through); what was
+ * indexed before that stays readable, and zframe_reader_size tells how
+ * much that is.  Each frame is read whole to find its end.
  */
 int zframe_reader_open_scan(cm_pread_fn src, void *src_ctx, uint64_t size,
                             const char *name, struct zframe_reader **out,
@@ -115,14 +140,18 @@ size_t zframe_reader_nframes(const struct zframe_reader *r);
 void zframe_reader_frame(const struct zframe_reader *r, size_t i,
                          struct zframe_info *info);
 
-/* Index of the frame holding uncompressed offset ${off}. */
+/*
+ * Index of the frame holding uncompressed offset ${off}; nframes if ${off}
+ * is at or past the end.
+ */
 size_t zframe_reader_frame_of(const struct zframe_reader *r, uint64_t off);
 
 /*
  * Read exactly ${len} uncompressed bytes at ${off}, decompressing only the
  * frames that hold them (the last frame decompressed is cached).  A frame
  * that fails to decompress, or whose size differs from the table, is
- * CM_EFORMAT naming the frame; errors from the source pass through.
+ * CM_EFORMAT naming the frame; a range past the end is CM_EFORMAT; errors
+ * from the source pass through.  A reader is not safe for concurrent use.
  */
 int zframe_reader_pread(struct zframe_reader *r, void *p, size_t len,
                         uint64_t off, struct cm_err *err);
@@ -142,13 +171,21 @@ struct zframe_stream;
 /*
  * Decompress the stream read from ${src}: frames in order, the seek table
  * checked against the frames seen (mismatch: CM_EFORMAT), output bounded by
- * ${max_output} bytes (0: no bound) against decompression bombs.
+ * ${max_output} bytes (0: no bound) against decompression bombs.  A stream
+ * without a seek table, or several concatenated streams each ended by its
+ * table, decode too.  Frames whose window is larger than
+ * ZFRAME_FRAME_SIZE_MAX are refused, bounding memory.
  */
 int zframe_stream_new(cm_read_fn src, void *src_ctx, const char *name,
                       uint64_t max_output, struct zframe_stream **out,
                       struct cm_err *err);
 
-/* Up to ${len} bytes; 0 at the end of the stream; -1 on error. */
+/*
+ * Up to ${len} bytes; 0 at the end of the stream (or if ${len} is 0); -1
+ * on error, which is then returned by every later call: CM_EFORMAT for a
+ * corrupt, truncated or oversized stream, or the source's error.  Bytes
+ * decoded in a call that fails are not counted and must not be used.
+ */
 long zframe_stream_read(struct zframe_stream *s, void *p, size_t len,
                         struct cm_err *err);
 
@@ -162,7 +199,12 @@ void zframe_stream_free(struct zframe_stream *s);
  * Parse a seek table from the last ${len} bytes of a stream of
  * ${stream_size} bytes (${p} ends where the stream ends).  On success
  * *${frames} (caller frees) holds *${nframes} entries with offsets filled
- * in, and *${table_size} the skippable frame's total size.
+ * in, and *${table_size} the skippable frame's total size.  Entries with
+ * per-frame checksums (descriptor bit 7) are accepted; the checksums are
+ * not checked here (every frame carries its own content checksum).
+ * CM_EFORMAT naming ${name} if the table is missing, malformed, past the
+ * bounds, or does not tile the stream exactly; CM_EINTERNAL if out of
+ * memory.
  */
 int zframe_seektable_parse(const uint8_t *p, size_t len, uint64_t stream_size,
                            const char *name, struct zframe_info **frames,
