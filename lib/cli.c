@@ -135,6 +135,23 @@ cli_args(poptContext pc, int *count)
     return args;
 }
 
+void
+cli_format_bytes(uint64_t n, char *out, size_t outlen)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    double v = (double)n;
+    size_t u = 0;
+
+    while (v >= 1000 && u + 1 < CM_ARRAY_LEN(units)) {
+        v /= 1000;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, outlen, "%llu B", (unsigned long long)n);
+    else
+        snprintf(out, outlen, "%.1f %s", v, units[u]);
+}
+
 int
 cli_report(const struct cm_err *err)
 {

@@ -57,6 +57,9 @@ int cli_parse(poptContext pc, int (*on_option)(void *ctx, poptContext pc,
 /* The remaining (non-option) arguments and their count. */
 const char **cli_args(poptContext pc, int *count);
 
+/* ${n} bytes for people: "812 B", "1.2 MB", "4.6 GB" (powers of 1000). */
+void cli_format_bytes(uint64_t n, char *out, size_t outlen);
+
 /* Print "${cli_progname}: error: <msg>" on stderr and return err->code. */
 int cli_report(const struct cm_err *err);
 

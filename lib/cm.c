@@ -7,6 +7,9 @@
 
 #include <openssl/crypto.h>
 
+static void vset(struct cm_err *err, enum cm_code code, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vset(struct cm_err *err, enum cm_code code, const char *fmt, va_list ap)
 {

@@ -575,7 +575,7 @@ parse_file_line(struct cursor *c, struct manifest *m,
     struct cursor num = *c;
     char name[64];
     uint64_t size;
-    struct manifest_file *f;
+    struct manifest_file *f = NULL;
 
     sp1 = memchr(c->val, ' ', c->val_len);
     sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
@@ -585,7 +585,8 @@ parse_file_line(struct cursor *c, struct manifest *m,
     memcpy(name, c->val, (size_t)(sp1 - c->val));
     name[sp1 - c->val] = '\0';
     for (const char *q = name; *q; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+              (*q >= '0' && *q <= '9') ||
               *q == '.' || *q == '-' || *q == '_'))
             return bad(c, err, "bad file name");
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
@@ -629,7 +630,7 @@ parse_block_line(struct cursor *c, struct manifest_file *f, uint64_t want,
 static int
 parse_files(struct cursor *c, struct manifest *m, struct cm_err *err)
 {
-    struct manifest_file *f;
+    struct manifest_file *f = NULL;
 
     for (;;) {
         if (next_line(c, err) == -1)

@@ -219,20 +219,47 @@ catch_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
+/* The progress display, fed with the pack's running totals. */
+struct shown {
+    struct progress *pg;
+    uint64_t objects, bytes;
+};
+
 static void
 on_warn(void *ctx, const char *msg)
 {
-    struct progress *pg = ctx;
+    struct shown *sh = ctx;
 
-    progress_clear(pg);
+    progress_clear(sh->pg);
     cli_warn("%s", msg);
 }
 
 static void
 on_progress(void *ctx, const struct pack_progress *p)
 {
-    progress_update(ctx, p->objects_done, p->objects_total, p->bytes_done,
-                    p->bytes_total);
+    struct shown *sh = ctx;
+
+    progress_set_total(sh->pg, p->objects_total, p->bytes_total);
+    progress_add(sh->pg, p->objects_done - sh->objects,
+                 p->bytes_done - sh->bytes);
+    sh->objects = p->objects_done;
+    sh->bytes = p->bytes_done;
+}
+
+static int
+open_progress(const struct pack_cli *o, struct shown *sh, struct cm_err *err)
+{
+    struct progress_opts po = {stderr, PROGRESS_AUTO, 0, NULL, "pack"};
+
+    if (o->quiet || o->json)
+        po.out = NULL;
+    else if (o->progress && !isatty(2)) {
+        po.mode = PROGRESS_PLAIN;
+        po.interval = 10;
+    } else if (!isatty(2)) {
+        po.out = NULL;
+    }
+    return progress_new(&po, &sh->pg, err);
 }
 
 static void
@@ -264,8 +291,8 @@ print_summary(const struct pack_result *r, int dry_run)
 {
     char in[32], out[32];
 
-    progress_format_bytes(r->bytes_in, in, sizeof in);
-    progress_format_bytes(r->bytes_written, out, sizeof out);
+    cli_format_bytes(r->bytes_in, in, sizeof in);
+    cli_format_bytes(r->bytes_written, out, sizeof out);
     if (dry_run) {
         fprintf(stderr,
                 "dry run: would pack %llu message files, %llu mbox files, "
@@ -302,8 +329,8 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
     struct minisig_seckey sk;
     struct pack_opts po;
     struct pack_result res;
-    struct progress *pg = NULL;
-    int rc = -1, show = o->progress || (!o->quiet && isatty(2));
+    struct shown sh = {NULL, 0, 0};
+    int rc = -1;
 
     memset(&po, 0, sizeof po);
     memset(&sk, 0, sizeof sk);
@@ -319,7 +346,7 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
         (!o->dry_run && (load_recipients(o, &rs, err) == -1 ||
                          minisig_seckey_load(o->signing_key, &sk, err) == -1)))
         goto out;
-    if (progress_new(stderr, show && !o->quiet, &pg, err) == -1)
+    if (open_progress(o, &sh, err) == -1)
         goto out;
     po.medium_dir = o->output;
     po.stores = stores;
@@ -332,17 +359,17 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
     po.dry_run = o->dry_run;
     po.progress = on_progress;
     po.warn = on_warn;
-    po.ctx = pg;
+    po.ctx = &sh;
     po.interrupted = &interrupted;
     catch_signals();
     rc = pack_run(&po, &res, err);
-    progress_clear(pg);
+    progress_clear(sh.pg);
     if (rc == 0 && o->json)
         print_json(&res, o->dry_run);
     else if (rc == 0 && !o->quiet)
         print_summary(&res, o->dry_run);
 out:
-    progress_free(pg);
+    progress_free(sh.pg);
     minisig_seckey_wipe(&sk);
     agekey_recipients_free(&rs);
     return rc;
