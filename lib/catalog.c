@@ -636,10 +636,10 @@ catalog_trailer_parse(const char *line, size_t len, uint64_t *count,
 /* Reader                                                              */
 
 struct catalog_reader {
-    int fd;
     char *path;
-    struct age_stream *age;
-    struct zframe_stream *zs;
+    cm_read_fn read;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
     struct catalog_header header;
     struct buf pending; /* bytes read but not yet split into lines */
     size_t pos;         /* start of the next line in pending */
@@ -648,20 +648,6 @@ struct catalog_reader {
     unsigned long lineno;
     uint64_t count;
 };
-
-static long
-read_fd(void *ctx, void *p, size_t len, struct cm_err *err)
-{
-    struct catalog_reader *r = ctx;
-
-    return (long)io_read_full(r->fd, p, len, r->path, err);
-}
-
-static long
-read_age(void *ctx, void *p, size_t len, struct cm_err *err)
-{
-    return age_stream_read(ctx, p, len, err);
-}
 
 /* The next line, without its newline, in [*line, *line + *len). */
 static int
@@ -692,11 +678,10 @@ next_raw_line(struct catalog_reader *r, const char **line, size_t *len,
             r->pos = 0;
         }
         if (buf_reserve(&r->pending, 65536, "catalog line", err) == -1)
-            return -1;
-        n = zframe_stream_read(r->zs, r->pending.data + r->pending.len,
-                               65536, err);
-        if (n < 0)
             return cm_err_prefix(err, "%s", r->path);
+        n = r->read(r->ctx, r->pending.data + r->pending.len, 65536, err);
+        if (n < 0)
+            return -1;
         if (n == 0)
             r->eof = 1;
         r->pending.len += (size_t)n;
@@ -704,8 +689,9 @@ next_raw_line(struct catalog_reader *r, const char **line, size_t *len,
 }
 
 int
-catalog_reader_open(const char *path, const struct age_identities *ids,
-                    struct catalog_reader **out, struct cm_err *err)
+catalog_reader_open_src(cm_read_fn read, void *ctx,
+                        void (*free_ctx)(void *ctx), const char *name,
+                        struct catalog_reader **out, struct cm_err *err)
 {
     struct catalog_reader *r;
     const char *line;
@@ -713,27 +699,92 @@ catalog_reader_open(const char *path, const struct age_identities *ids,
 
     if ((r = cm_calloc(1, sizeof *r, err)) == NULL)
         return -1;
-    r->fd = -1;
     buf_init(&r->pending, CATALOG_LINE_MAX + 65536);
-    if ((r->path = cm_strdup(path, err)) == NULL)
-        goto fail;
-    if ((r->fd = io_open(path, O_RDONLY, 0, err)) == -1 ||
-        age_stream_open(read_fd, r, path, ids, &r->age, err) == -1 ||
-        zframe_stream_new(read_age, r->age, path, 0, &r->zs, err) == -1)
+    r->read = read;
+    r->ctx = ctx;
+    if ((r->path = cm_strdup(name, err)) == NULL)
         goto fail;
     if (next_raw_line(r, &line, &len, err) != 1) {
-        cm_fail(err, CM_EFORMAT, "%s: empty catalog", path);
+        cm_fail(err, CM_EFORMAT, "%s: empty catalog", name);
         goto fail;
     }
     if (catalog_header_parse(line, len, &r->header, err) == -1) {
-        cm_err_prefix(err, "%s", path);
+        cm_err_prefix(err, "%s", name);
         goto fail;
     }
+    /* Only a reader that opened owns ${ctx}; on failure the caller frees. */
+    r->free_ctx = free_ctx;
     *out = r;
     return 0;
 fail:
     catalog_reader_free(r);
     return -1;
+}
+
+/* catalog_reader_open's stack: file > age > zstd frames. */
+struct file_src {
+    int fd;
+    char *path;
+    struct age_stream *age;
+    struct zframe_stream *zs;
+};
+
+static void
+file_src_free(void *ctx)
+{
+    struct file_src *f = ctx;
+
+    if (f == NULL)
+        return;
+    zframe_stream_free(f->zs);
+    age_stream_free(f->age);
+    if (f->fd != -1)
+        io_close(f->fd, f->path, NULL);
+    free(f->path);
+    free(f);
+}
+
+static long
+read_fd(void *ctx, void *p, size_t len, struct cm_err *err)
+{
+    struct file_src *f = ctx;
+
+    return (long)io_read_full(f->fd, p, len, f->path, err);
+}
+
+static long
+read_age(void *ctx, void *p, size_t len, struct cm_err *err)
+{
+    return age_stream_read(ctx, p, len, err);
+}
+
+static long
+read_file_src(void *ctx, void *p, size_t len, struct cm_err *err)
+{
+    struct file_src *f = ctx;
+
+    return zframe_stream_read(f->zs, p, len, err);
+}
+
+int
+catalog_reader_open(const char *path, const struct age_identities *ids,
+                    struct catalog_reader **out, struct cm_err *err)
+{
+    struct file_src *f = cm_calloc(1, sizeof *f, err);
+
+    if (f == NULL)
+        return -1;
+    f->fd = -1;
+    if ((f->path = cm_strdup(path, err)) == NULL ||
+        (f->fd = io_open(path, O_RDONLY, 0, err)) == -1 ||
+        age_stream_open(read_fd, f, path, ids, &f->age, err) == -1 ||
+        zframe_stream_new(read_age, f->age, path, 0, &f->zs, err) == -1 ||
+        catalog_reader_open_src(read_file_src, f, file_src_free, path, out,
+                                err) == -1) {
+        file_src_free(f);
+        return -1;
+    }
+    return 0;
 }
 
 const struct catalog_header *
@@ -786,10 +837,8 @@ catalog_reader_free(struct catalog_reader *r)
 {
     if (r == NULL)
         return;
-    zframe_stream_free(r->zs);
-    age_stream_free(r->age);
-    if (r->fd != -1)
-        io_close(r->fd, r->path, NULL);
+    if (r->free_ctx != NULL)
+        r->free_ctx(r->ctx);
     catalog_header_free(&r->header);
     buf_free(&r->pending);
     free(r->path);

@@ -136,6 +136,16 @@ struct catalog_reader;
 int catalog_reader_open(const char *path, const struct age_identities *ids,
                         struct catalog_reader **out, struct cm_err *err);
 
+/*
+ * Read catalog lines (plain JSON Lines text) from ${read}/${ctx}.  Once
+ * this succeeded, catalog_reader_free calls ${free_ctx}(${ctx}) (if not
+ * NULL); if it fails, ${ctx} is still the caller's to free.  ${name} names the catalog in
+ * errors.  Reads the header line.
+ */
+int catalog_reader_open_src(cm_read_fn read, void *ctx,
+                            void (*free_ctx)(void *ctx), const char *name,
+                            struct catalog_reader **out, struct cm_err *err);
+
 /* The header read at open. */
 const struct catalog_header *
 catalog_reader_header(const struct catalog_reader *r);

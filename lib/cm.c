@@ -124,6 +124,8 @@ cm_code_name(enum cm_code code)
         return "internal error";
     case CM_EINTR:
         return "interrupted";
+    case CM_ECONFLICT:
+        return "conflicts with existing files";
     }
     return "unknown error";
 }

@@ -26,6 +26,7 @@ enum cm_code {
     CM_EBUSY = 8,     /* another run holds the lock */
     CM_EINTERNAL = 9, /* out of memory, or a bug */
     CM_EINTR = 10,    /* interrupted by a signal; nothing committed */
+    CM_ECONFLICT = 11, /* finished, but left existing different files alone */
 };
 
 #define CM_ERR_MSG_MAX 512
