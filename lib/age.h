@@ -91,8 +91,7 @@ struct age_writer;
  * Free with age_writer_free (which wipes the keys).
  */
 int age_writer_new(const struct age_recipient *r, size_t n, cm_write_fn sink,
-                   void *sink_ctx, struct age_writer **out,
-                   struct cm_err *err);
+                   void *sink_ctx, struct age_writer **out, struct cm_err *err);
 
 /* Encrypt ${len} bytes; full chunks go to the sink as they fill. */
 int age_writer_write(struct age_writer *w, const void *p, size_t len,
@@ -163,6 +162,14 @@ int age_reader_open_fd(int fd, const char *name,
                        struct age_reader **out, struct cm_err *err);
 
 /*
+ * As age_reader_open, reading the ${size} bytes of the file through ${src}
+ * (which may check what it returns, e.g. against signed block hashes).
+ */
+int age_reader_open_src(cm_pread_fn src, void *src_ctx, uint64_t size,
+                        const char *name, const struct age_identities *ids,
+                        struct age_reader **out, struct cm_err *err);
+
+/*
  * The plaintext size.  The first call reads and authenticates the final
  * chunk (so a truncated or extended file fails here with CM_EAUTH).
  */
@@ -210,8 +217,8 @@ void age_reader_free(struct age_reader *r);
  * CM_EFORMAT.  Exposed for tests and fuzzing; age_stream_open decodes armor
  * as a stream.
  */
-long age_armor_decode(const uint8_t *p, size_t len, uint8_t *out,
-                      size_t outmax, const char *name, struct cm_err *err);
+long age_armor_decode(const uint8_t *p, size_t len, uint8_t *out, size_t outmax,
+                      const char *name, struct cm_err *err);
 
 /* Does ${p} start (after optional white space) with the armor BEGIN line? */
 int age_is_armored(const uint8_t *p, size_t len);

@@ -38,14 +38,14 @@ enum agekey_kind {
 
 struct age_recipient {
     enum agekey_kind kind;
-    uint8_t public_key[32];               /* X25519 */
+    uint8_t public_key[32];                     /* X25519 */
     char passphrase[AGEKEY_PASSPHRASE_MAX + 1]; /* scrypt, NUL-terminated */
-    int scrypt_log_n;                     /* scrypt: work factor to use */
+    int scrypt_log_n;                           /* scrypt: work factor to use */
 };
 
 struct age_identity {
     enum agekey_kind kind;
-    uint8_t secret_key[32];               /* X25519 */
+    uint8_t secret_key[32];                     /* X25519 */
     char passphrase[AGEKEY_PASSPHRASE_MAX + 1]; /* scrypt, NUL-terminated */
 };
 
@@ -55,7 +55,7 @@ struct age_identities {
     size_t n;
 };
 
-/* A list of recipients; owns its array (wiped on free: may hold passphrases). */
+/* A list of recipients; owns its array, wiped on free (passphrases). */
 struct age_recipients {
     struct age_recipient *r;
     size_t n;
@@ -153,8 +153,7 @@ void agekey_recipients_free(struct age_recipients *rs);
 int agekey_bech32_encode(char *out, size_t outlen, const char *hrp,
                          const uint8_t *data, size_t datalen,
                          struct cm_err *err);
-int agekey_bech32_decode(const char *s, char *hrp, size_t hrpmax,
-                         uint8_t *data, size_t datamax, size_t *datalen,
-                         struct cm_err *err);
+int agekey_bech32_decode(const char *s, char *hrp, size_t hrpmax, uint8_t *data,
+                         size_t datamax, size_t *datalen, struct cm_err *err);
 
 #endif

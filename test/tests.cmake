@@ -41,6 +41,12 @@ foreach(src ${UNIT_SOURCES})
                        LABELS unit)
 endforeach()
 
+# test_cctv inflates the zlib-compressed CCTV age vectors.
+if(TARGET test_cctv)
+  find_package(ZLIB REQUIRED)
+  target_link_libraries(test_cctv PRIVATE ZLIB::ZLIB)
+endif()
+
 foreach(kind e2e interop)
   file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/test/${kind}/*.sh)
   foreach(script ${scripts})
