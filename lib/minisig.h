@@ -26,6 +26,11 @@
 #define MINISIG_KEYID_HEX_LEN 17  /* 16 upper-case hex digits, and a NUL */
 /* Longest trusted comment accepted or written (minisign's own limit). */
 #define MINISIG_COMMENT_MAX 1024
+/*
+ * Longest untrusted comment written: minisign reads that line into 1024
+ * bytes, with its "untrusted comment: " prefix, newline and NUL.
+ */
+#define MINISIG_UNTRUSTED_COMMENT_MAX 1003
 /* Largest key or signature file read. */
 #define MINISIG_FILE_MAX 8192
 
@@ -50,7 +55,9 @@ void minisig_seckey_pubkey(const struct minisig_seckey *sk,
 
 /*
  * Parse a public key: either a whole .pub file (comment line + base64 line)
- * or the bare base64 string given to `minisign -P`.
+ * or the bare base64 string given to `minisign -P` (a one-line text).
+ * Lines end in "\n" or "\r\n"; the last one may lack its end.  CM_EFORMAT
+ * for anything else, or over MINISIG_FILE_MAX bytes.
  */
 int minisig_pubkey_parse(const char *text, size_t len,
                          struct minisig_pubkey *pk, struct cm_err *err);
@@ -71,11 +78,17 @@ void minisig_pubkey_base64(const struct minisig_pubkey *pk,
 void minisig_keyid_hex(const uint8_t keyid[MINISIG_KEYID_SIZE],
                        char out[MINISIG_KEYID_HEX_LEN]);
 
-/* Parse an unencrypted secret key file's text (checksum checked). */
+/*
+ * Parse an unencrypted secret key file's text.  The BLAKE2b-256 checksum
+ * is checked, except that an all-zero one (what `minisign -G -W` writes) is
+ * accepted; the public half must match the seed either way.  CM_EUSAGE for
+ * a password-protected ("Sc") key, with a hint how to make an unencrypted
+ * one; CM_EFORMAT for anything malformed.
+ */
 int minisig_seckey_parse(const char *text, size_t len,
                          struct minisig_seckey *sk, struct cm_err *err);
 
-/* Read and parse the secret key file at ${path}. */
+/* Read and parse the secret key file at ${path} (errors name it). */
 int minisig_seckey_load(const char *path, struct minisig_seckey *sk,
                         struct cm_err *err);
 
@@ -88,16 +101,19 @@ void minisig_seckey_wipe(struct minisig_seckey *sk);
 
 /*
  * Create the key pair files: ${path} (secret, O_CREAT|O_EXCL|O_NOFOLLOW,
- * mode 0600) and ${path}.pub (0644).  Refuses to overwrite either; on any
- * failure neither file is left behind.  Returns the public key in ${pk}.
+ * mode 0600) and ${path}.pub (0644), then fsync their directory.  Refuses
+ * to overwrite either (CM_EIO, "already exists"); on any failure neither
+ * file is left behind.  Returns the public key in ${pk}.
  */
 int minisig_keygen_files(const char *path, struct minisig_pubkey *pk,
                          struct cm_err *err);
 
 /*
- * Sign ${len} bytes at ${msg}: the .minisig text into ${out}, prehashed
- * ("ED"), with ${untrusted_comment} and ${trusted_comment} (single lines,
- * at most MINISIG_COMMENT_MAX bytes; CM_EUSAGE otherwise).
+ * Sign ${len} bytes at ${msg}: the .minisig text is appended to ${out},
+ * prehashed ("ED"), with ${untrusted_comment} (NULL for minisign's default;
+ * at most MINISIG_UNTRUSTED_COMMENT_MAX bytes) and ${trusted_comment} (NULL
+ * for none; at most MINISIG_COMMENT_MAX bytes), both single lines;
+ * CM_EUSAGE otherwise.  Nothing is appended on failure.
  */
 int minisig_sign(const struct minisig_seckey *sk, const void *msg, size_t len,
                  const char *untrusted_comment, const char *trusted_comment,
@@ -109,7 +125,9 @@ int minisig_sign(const struct minisig_seckey *sk, const void *msg, size_t len,
  * and the global signature over the trusted comment.  On success, if
  * ${trusted_comment} is not NULL, the trusted comment (without the
  * "trusted comment: " prefix) is copied there (room for
- * MINISIG_COMMENT_MAX + 1 bytes).
+ * MINISIG_COMMENT_MAX + 1 bytes).  CM_EFORMAT for a malformed signature,
+ * CM_ENOKEY if it names another key id (both ids in the message), CM_EAUTH
+ * if the signature or the trusted comment's signature does not verify.
  */
 int minisig_verify(const struct minisig_pubkey *pk, const void *msg,
                    size_t len, const char *sig, size_t siglen,
