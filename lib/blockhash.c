@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <isa-l/crc64.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -11,7 +12,9 @@ struct blockhash {
     uint64_t bytes;
     uint32_t in_block; /* bytes of the current block hashed */
     EVP_MD_CTX *whole, *block;
+    uint64_t crc;      /* of the current block */
     uint8_t (*blocks)[32];
+    uint64_t *crcs;
     uint64_t nblocks, cap;
 };
 
@@ -56,8 +59,14 @@ close_block(struct blockhash *b, struct cm_err *err)
         if (grown == NULL)
             return cm_fail(err, CM_EINTERNAL, "out of memory");
         b->blocks = grown;
+        grown = realloc(b->crcs, cap * sizeof *b->crcs);
+        if (grown == NULL)
+            return cm_fail(err, CM_EINTERNAL, "out of memory");
+        b->crcs = grown;
         b->cap = cap;
     }
+    b->crcs[b->nblocks] = b->crc;
+    b->crc = 0;
     if (EVP_DigestFinal_ex(b->block, b->blocks[b->nblocks], NULL) != 1)
         return cm_fail(err, CM_EINTERNAL, "SHA-256 failed");
     b->nblocks++;
@@ -80,6 +89,7 @@ blockhash_update(struct blockhash *b, const void *p, size_t len,
             take = len;
         if (EVP_DigestUpdate(b->block, q, take) != 1)
             return cm_fail(err, CM_EINTERNAL, "SHA-256 failed");
+        b->crc = crc64_ecma_refl(b->crc, q, take);
         b->in_block += (uint32_t)take;
         q += take;
         len -= take;
@@ -97,6 +107,19 @@ blockhash_final(struct blockhash *b, uint8_t whole[32], struct cm_err *err)
     if (EVP_DigestFinal_ex(b->whole, whole, NULL) != 1)
         return cm_fail(err, CM_EINTERNAL, "SHA-256 failed");
     return 0;
+}
+
+const uint64_t *
+blockhash_crcs(const struct blockhash *b, uint64_t *n)
+{
+    *n = b->nblocks;
+    return b->crcs;
+}
+
+uint64_t
+blockhash_crc64(const void *p, size_t len)
+{
+    return crc64_ecma_refl(0, p, len);
 }
 
 uint64_t
@@ -119,6 +142,7 @@ blockhash_free(struct blockhash *b)
     EVP_MD_CTX_free(b->whole);
     EVP_MD_CTX_free(b->block);
     free(b->blocks);
+    free(b->crcs);
     free(b);
 }
 

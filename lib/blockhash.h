@@ -28,6 +28,12 @@ int blockhash_update(struct blockhash *b, const void *p, size_t len,
 int blockhash_final(struct blockhash *b, uint8_t whole[32],
                     struct cm_err *err);
 
+/* The CRC-64 (ECMA-182, reflected) of each block (after final). */
+const uint64_t *blockhash_crcs(const struct blockhash *b, uint64_t *n);
+
+/* The CRC-64 of ${len} bytes, as blockhash_crcs computes it per block. */
+uint64_t blockhash_crc64(const void *p, size_t len);
+
 /* Bytes hashed so far. */
 uint64_t blockhash_bytes(const struct blockhash *b);
 

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "blockhash.h"
 #include "io.h"
 
 static int
@@ -187,4 +188,63 @@ filecheck_report_free(struct filecheck_report *r)
         return;
     free(r->bad_blocks);
     memset(r, 0, sizeof *r);
+}
+
+static int
+readback_blocks(int fd, const char *path, const char *name, uint64_t size,
+                const uint64_t *crcs, uint64_t n, struct cm_err *err)
+{
+    uint8_t *block = cm_malloc(MANIFEST_BLOCK_SIZE, err);
+    uint64_t bad = 0, first_bad = 0;
+
+    if (block == NULL)
+        return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t off = i * MANIFEST_BLOCK_SIZE;
+        size_t want = size - off < MANIFEST_BLOCK_SIZE ? (size_t)(size - off)
+                                                      : MANIFEST_BLOCK_SIZE;
+        ssize_t got = io_pread_full(fd, block, want, off, path, err);
+        if (got < 0) {
+            free(block);
+            return cm_err_prefix(err, "read-back");
+        }
+        if ((size_t)got != want || blockhash_crc64(block, want) != crcs[i]) {
+            if (bad++ == 0)
+                first_bad = i;
+        }
+    }
+    free(block);
+    if (bad > 0)
+        return cm_fail(err, CM_EIO,
+                       "read-back from the medium does not match what was "
+                       "written: %s: %" PRIu64 " block(s) differ, the first "
+                       "at byte %" PRIu64,
+                       name, bad, first_bad * MANIFEST_BLOCK_SIZE);
+    return 0;
+}
+
+int
+filecheck_readback(const char *dir, const char *name, uint64_t size,
+                   const uint64_t *crcs, uint64_t n, struct cm_err *err)
+{
+    char path[4096];
+    struct stat st;
+    int fd, rc;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if ((fd = io_open(path, O_RDONLY | O_NOFOLLOW, 0, err)) == -1)
+        return cm_err_prefix(err, "read-back");
+    if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != size ||
+        n != size / MANIFEST_BLOCK_SIZE + (size % MANIFEST_BLOCK_SIZE != 0)) {
+        close(fd);
+        return cm_fail(err, CM_EIO,
+                       "read-back from the medium does not match what was "
+                       "written: %s: size is not %" PRIu64,
+                       name, size);
+    }
+    /* Written and fsync'd: drop the cached pages so the medium answers. */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    rc = readback_blocks(fd, path, name, size, crcs, n, err);
+    close(fd);
+    return rc;
 }

@@ -49,4 +49,13 @@ int filecheck_describe(const struct manifest_file *f,
 
 void filecheck_report_free(struct filecheck_report *r);
 
+/*
+ * The pack's read-back: drop ${dir}/${name} from the page cache, read it
+ * from the medium and compare its size with ${size} and each block's CRC-64
+ * with ${crcs} (${n} blocks, computed while writing).  0 if all match;
+ * otherwise CM_EIO saying which blocks came back different.
+ */
+int filecheck_readback(const char *dir, const char *name, uint64_t size,
+                       const uint64_t *crcs, uint64_t n, struct cm_err *err);
+
 #endif

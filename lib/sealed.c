@@ -117,7 +117,8 @@ sealed_size_bound(const struct sealed *s)
 }
 
 int
-sealed_finish(struct sealed *s, struct manifest *m, struct cm_err *err)
+sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
+              struct cm_err *err)
 {
     struct manifest_file *f;
     const uint8_t(*blocks)[32];
@@ -144,6 +145,9 @@ sealed_finish(struct sealed *s, struct manifest *m, struct cm_err *err)
                        s->path);
     memcpy(f->sha256, whole, 32);
     memcpy(f->blocks, blocks, nblocks * 32);
+    if ((*crcs = cm_calloc(nblocks, sizeof **crcs, err)) == NULL)
+        return -1;
+    memcpy(*crcs, blockhash_crcs(s->hash, &nblocks), nblocks * sizeof **crcs);
     s->finished = 1;
     return 0;
 }

@@ -56,9 +56,11 @@ uint64_t sealed_extra_bound(uint64_t plaintext);
 
 /*
  * Flush everything, fsync and close the file, and add its entry (size,
- * SHA-256, block hashes) to ${m}.  After this, free keeps the file.
+ * SHA-256, block hashes) to ${m}; *${crcs} gets the blocks' CRC-64 for the
+ * read-back (caller frees).  After this, free keeps the file.
  */
-int sealed_finish(struct sealed *s, struct manifest *m, struct cm_err *err);
+int sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
+                  struct cm_err *err);
 
 /* Stop the pipeline; removes the file unless finished.  NULL-safe. */
 void sealed_free(struct sealed *s);

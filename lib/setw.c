@@ -195,31 +195,15 @@ test_flip_hook(const char *dir, const char *name)
 
 /* Read ${f} back from the medium and compare with what was written. */
 static int
-read_back(struct setw *w, const struct manifest_file *f, struct cm_err *err)
+read_back(struct setw *w, const struct manifest_file *f, const uint64_t *crcs,
+          struct cm_err *err)
 {
-    struct filecheck_report r;
-    struct buf what;
-    int rc = -1;
-
     test_flip_hook(w->tmp_dir, f->name);
-    if (filecheck_file(w->tmp_dir, f, 1, &r, err) == -1)
+    if (filecheck_readback(w->tmp_dir, f->name, f->size, crcs, f->nblocks,
+                           err) == -1)
         return -1;
-    if (filecheck_ok(&r)) {
-        w->written += f->size;
-        rc = 0;
-    } else {
-        buf_init(&what, 4096);
-        filecheck_describe(f, &r, &what, NULL);
-        if (what.len > 0)
-            what.data[what.len - 1] = '\0';
-        cm_fail(err, CM_EIO,
-                "read-back from the medium does not match what was "
-                "written: %s",
-                what.len ? (const char *)what.data : f->name);
-        buf_free(&what);
-    }
-    filecheck_report_free(&r);
-    return rc;
+    w->written += f->size;
+    return 0;
 }
 
 static int
@@ -227,14 +211,19 @@ finish_volume(struct setw *w, struct cm_err *err)
 {
     if (w->vol == NULL)
         return 0;
+    uint64_t *crcs = NULL;
+    int rc;
+
     if (tarw_finish(w->tar, err) == -1 ||
-        sealed_finish(w->vol, &w->m, err) == -1)
+        sealed_finish(w->vol, &w->m, &crcs, err) == -1)
         return -1;
     tarw_free(w->tar);
     sealed_free(w->vol);
     w->tar = NULL;
     w->vol = NULL;
-    return read_back(w, &w->m.files[w->m.nfiles - 1], err);
+    rc = read_back(w, &w->m.files[w->m.nfiles - 1], crcs, err);
+    free(crcs);
+    return rc;
 }
 
 static int
@@ -344,14 +333,19 @@ setw_bytes_written(const struct setw *w)
 static int
 finish_catalog(struct setw *w, struct cm_err *err)
 {
+    uint64_t *crcs = NULL;
+    int rc;
+
     buf_reset(&w->line);
     if (catalog_trailer_format(w->catalog_count, &w->line, err) == -1 ||
         sealed_write(w->catalog, w->line.data, w->line.len, err) == -1 ||
-        sealed_finish(w->catalog, &w->m, err) == -1)
+        sealed_finish(w->catalog, &w->m, &crcs, err) == -1)
         return -1;
     sealed_free(w->catalog);
     w->catalog = NULL;
-    return read_back(w, &w->m.files[w->m.nfiles - 1], err);
+    rc = read_back(w, &w->m.files[w->m.nfiles - 1], crcs, err);
+    free(crcs);
+    return rc;
 }
 
 /* Write ${len} bytes as ${name} in the set and list it in MANIFEST. */
@@ -375,7 +369,7 @@ write_listed_file(struct setw *w, const char *name, const void *p,
         goto out;
     blocks = blockhash_blocks(h, &n);
     memcpy(f->blocks, blocks, n * 32);
-    rc = read_back(w, f, err);
+    rc = read_back(w, f, blockhash_crcs(h, &n), err);
 out:
     blockhash_free(h);
     return rc;
