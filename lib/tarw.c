@@ -117,7 +117,9 @@ tarw_begin(struct tarw *t, const struct tarw_entry *e, uint64_t *tar_off,
     start = t->offset;
     r = archive_write_header(t->a, ae);
     archive_entry_free(ae);
-    if (r != ARCHIVE_OK)
+    /* ARCHIVE_WARN: a name that is not valid in the locale's charset was
+     * written as raw bytes (pax hdrcharset=BINARY); the entry is whole. */
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
         return la_fail(t, err, e->path);
     *tar_off = start + ((512 - start % 512) % 512);
     *data_off = t->offset;

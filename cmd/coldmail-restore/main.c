@@ -2,6 +2,7 @@
  * coldmail-restore: the vault side.  Verifies, lists, extracts and restores
  * sets offline.  It has no network code at all.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,9 @@ int
 main(int argc, const char **argv)
 {
     cli_progname = "coldmail-restore";
+    /* Names are bytes; in a UTF-8 character type, libarchive writes the
+     * UTF-8 ones as such in pax headers, and the others as raw bytes. */
+    setlocale(LC_CTYPE, "C.UTF-8");
     if (argc < 2) {
         usage(stderr);
         return 2;
