@@ -35,7 +35,8 @@ echo "recipient:          $recipient"
 
 step "2. pack the sample store onto the 'medium' (a folder here)"
 "$PACK" pack -o "$work/medium" -r "$recipient" -s "$work/signing.key" \
-    --state-dir "$work/state" --label sample --volume-size 64k "$store"
+    --state-dir "$work/state" --init-label sample-disk --label sample \
+    --volume-size 64k "$store"
 set_dir=$(ls -d "$work"/medium/coldmail-*)
 ls -l "$set_dir"
 

@@ -250,9 +250,16 @@ format_head(const struct manifest *m, struct buf *out, struct cm_err *err)
     if (m->medium != NULL && *m->medium != '\0' &&
         buf_printf(out, err, "medium %s\n", m->medium) == -1)
         return -1;
+    hex_encode(hex, m->medium_id, 16);
+    if (m->has_medium_id && buf_printf(out, err, "medium-id %s\n", hex) == -1)
+        return -1;
     hex_encode(hex, m->previous, 32);
     if (buf_printf(out, err, "sequence %" PRIu64 "\nprevious %s\n",
                    m->sequence, m->has_previous ? hex : "none") == -1)
+        return -1;
+    hex_encode(hex, m->previous_medium, 16);
+    if (m->has_previous_medium &&
+        buf_printf(out, err, "previous-medium %s\n", hex) == -1)
         return -1;
     if (m->chain_break != NULL &&
         buf_printf(out, err, "chain-break %s\n", m->chain_break) == -1)
@@ -450,6 +457,10 @@ parse_head(struct cursor *c, struct manifest *m, struct cm_err *err)
     if ((r = optional(c, "medium", err)) == -1 ||
         (r == 1 && value_text(c, &m->medium, err) == -1))
         goto out;
+    if ((r = optional(c, "medium-id", err)) == -1 ||
+        (r == 1 && value_hex(c, m->medium_id, 16, err) == -1))
+        goto out;
+    m->has_medium_id = r;
     rc = 0;
 out:
     free(text);
@@ -474,6 +485,10 @@ parse_chain(struct cursor *c, struct manifest *m, struct cm_err *err)
         return -1;
     else
         m->has_previous = 1;
+    if ((r = optional(c, "previous-medium", err)) == -1 ||
+        (r == 1 && value_hex(c, m->previous_medium, 16, err) == -1))
+        return -1;
+    m->has_previous_medium = r;
     if ((r = optional(c, "chain-break", err)) == -1 ||
         (r == 1 && value_text(c, &m->chain_break, err) == -1))
         return -1;

@@ -48,9 +48,13 @@ struct manifest {
     int64_t created;
     char *label;         /* may be empty */
     char *medium;        /* medium label, or empty */
+    int has_medium_id;
+    uint8_t medium_id[16];  /* the medium's id (its signed label) */
     uint64_t sequence;   /* 1, 2, ... per host */
     int has_previous;
     uint8_t previous[32];  /* SHA-256 of the previous MANIFEST */
+    int has_previous_medium;
+    uint8_t previous_medium[16]; /* the medium the previous set went to */
     char *chain_break;   /* why the chain restarted here, or NULL */
     char *kind;          /* "full" or "incremental" */
     int has_base;

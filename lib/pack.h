@@ -22,6 +22,7 @@
 
 #define PACK_DEFAULT_VOLUME_SIZE (4ull << 30)
 #define PACK_DEFAULT_LEVEL 3
+#define PACK_DEFAULT_MAX_CHAIN 6
 
 struct pack_progress {
     uint64_t objects_done, objects_total;
@@ -38,6 +39,9 @@ struct pack_opts {
     const char *state_dir;
     const char *host;            /* NULL: the host name */
     const char *label;           /* NULL: none */
+    const char *init_label;      /* label an unlabelled medium so; or NULL */
+    int full;                    /* never incremental */
+    int max_chain;               /* incrementals before a new full set */
     uint64_t volume_size;
     int level;
     int threads;
@@ -55,6 +59,12 @@ struct pack_result {
     char set_dir[4096];
     char set_id[33];
     uint64_t sequence;
+    char kind[16];         /* "full" or "incremental" */
+    char base_set[33];     /* an incremental's base, or "" */
+    char medium[65];       /* the medium's label */
+    int chain_break;       /* the chain restarts with this set */
+    uint64_t reused;       /* objects already on the medium, not stored */
+    uint64_t reused_bytes;
     uint64_t messages;     /* catalogued messages (Maildir, MH, mbox) */
     uint64_t files;        /* other regular files */
     uint64_t dirs, symlinks;
@@ -74,11 +84,16 @@ struct pack_result {
 
 /*
  * Pack ${opts->stores} into a new set on ${opts->medium_dir}, or with
- * dry_run only walk and count.  Fills ${res}.  Errors (each naming the
- * file): CM_EUSAGE (bad options, a store that is not a directory or is
- * empty, a volume size below the largest object), CM_EIO (unreadable store,
- * medium or state), CM_ENOSPC (medium full), CM_EBUSY (another pack runs),
- * CM_EINTR (interrupted).  On failure no set is left that looks complete.
+ * dry_run only walk and count.  The medium must carry a label signed with
+ * the same key by this host (or init_label makes one).  The set is
+ * incremental on the newest set of the same medium when the state has that
+ * medium's listing, unless full is set, the base is missing or changed, or
+ * max_chain incrementals already follow the last full set.  Fills ${res}.
+ * Errors (each naming the file): CM_EUSAGE (bad options, a store that is
+ * not a directory or is empty, a volume size below the largest object, an
+ * unlabelled or foreign medium), CM_ENOKEY (a medium labelled with another
+ * key), CM_EIO (unreadable store, medium or state), CM_ENOSPC (medium
+ * full), CM_EBUSY (another pack runs), CM_EINTR (interrupted).  On failure no set is left that looks complete.
  */
 int pack_run(const struct pack_opts *opts, struct pack_result *res,
              struct cm_err *err);

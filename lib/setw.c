@@ -77,13 +77,20 @@ fill_manifest_head(struct setw *w, struct cm_err *err)
     w->m.sequence = o->sequence;
     w->m.has_previous = o->has_previous;
     memcpy(w->m.previous, o->previous, 32);
+    w->m.has_previous_medium = o->has_previous_medium;
+    memcpy(w->m.previous_medium, o->previous_medium, 16);
+    w->m.has_medium_id = o->has_medium_id;
+    memcpy(w->m.medium_id, o->medium_id, 16);
+    w->m.has_base = o->incremental;
+    memcpy(w->m.base, o->base, 16);
     if (manifest_set_text(&w->m.host, o->host, "host name", err) == -1 ||
         manifest_set_text(&w->m.label, o->label ? o->label : "", "--label",
                           err) == -1 ||
         manifest_set_text(&w->m.medium,
                           o->medium_label ? o->medium_label : "",
                           "medium label", err) == -1 ||
-        manifest_set_text(&w->m.kind, "full", "kind", err) == -1)
+        manifest_set_text(&w->m.kind, o->incremental ? "incremental" : "full",
+                          "kind", err) == -1)
         return -1;
     if (o->chain_break != NULL &&
         manifest_set_text(&w->m.chain_break, o->chain_break, "chain break",
@@ -305,7 +312,11 @@ setw_object_end(struct setw *w, struct cm_err *err)
 int
 setw_catalog_add(struct setw *w, struct catalog_entry *e, struct cm_err *err)
 {
-    memcpy(e->set_id, w->m.set_id, sizeof e->set_id);
+    static const uint8_t none[CATALOG_SET_ID_SIZE];
+
+    /* A line carried over from an earlier set keeps pointing there. */
+    if (memcmp(e->set_id, none, sizeof none) == 0)
+        memcpy(e->set_id, w->m.set_id, sizeof e->set_id);
     buf_reset(&w->line);
     if (catalog_entry_format(e, &w->line, err) == -1 ||
         sealed_write(w->catalog, w->line.data, w->line.len, err) == -1)
@@ -316,6 +327,13 @@ setw_catalog_add(struct setw *w, struct catalog_entry *e, struct cm_err *err)
     if (!e->in_mbox)
         w->m.objects++;
     return 0;
+}
+
+const char *
+setw_last_line(const struct setw *w, size_t *len)
+{
+    *len = w->line.len ? w->line.len - 1 : 0;
+    return (const char *)w->line.data;
 }
 
 void

@@ -36,6 +36,12 @@ struct setw_opts {
     int threads;
     const char *label;         /* may be NULL */
     const char *medium_label;  /* may be NULL */
+    int has_medium_id;
+    uint8_t medium_id[16];
+    int incremental;           /* with its base: */
+    uint8_t base[16];
+    int has_previous_medium;
+    uint8_t previous_medium[16];
     uint64_t sequence;
     int has_previous;
     uint8_t previous[32];
@@ -95,11 +101,15 @@ int setw_object_data(struct setw *w, const void *p, size_t len,
 int setw_object_end(struct setw *w, struct cm_err *err);
 
 /*
- * Append a catalog line for ${e}; its holder set id is filled in here.
- * Counts the object (and the message, for kind message).
+ * Append a catalog line for ${e}; its holder set id is filled in here
+ * unless it has one (a line carried over by an incremental set).  Counts
+ * the object (and the message, for kind message).
  */
 int setw_catalog_add(struct setw *w, struct catalog_entry *e,
                      struct cm_err *err);
+
+/* The line the last setw_catalog_add wrote, without its newline. */
+const char *setw_last_line(const struct setw *w, size_t *len);
 
 /* Note ${n} more content bytes taken from the store (for MANIFEST). */
 void setw_count_bytes_in(struct setw *w, uint64_t n);

@@ -18,9 +18,21 @@ struct state {
     char *dir;
     int lock_fd;
     sqlite3 *db;
+    int in_pack;
+    sqlite3_stmt *get, *put; /* prepared once: called per object */
 };
 
 static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS media ("
+    " medium_id TEXT PRIMARY KEY,"
+    " label TEXT NOT NULL,"
+    " host TEXT,"
+    " created INTEGER,"
+    " last_path TEXT,"
+    " last_seen INTEGER,"
+    " bytes_total INTEGER,"
+    " bytes_free INTEGER,"
+    " verified_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS sets ("
     " sequence INTEGER PRIMARY KEY,"
     " set_id TEXT NOT NULL UNIQUE,"
@@ -28,16 +40,46 @@ static const char schema[] =
     " created INTEGER NOT NULL,"
     " kind TEXT NOT NULL,"
     " base TEXT,"
+    " medium_id TEXT,"
     " medium TEXT,"
     " set_dir TEXT NOT NULL,"
     " messages INTEGER NOT NULL,"
-    " bytes_in INTEGER NOT NULL);";
+    " objects INTEGER NOT NULL,"
+    " bytes_in INTEGER NOT NULL,"
+    " bytes_written INTEGER NOT NULL,"
+    " chain_break TEXT,"
+    " held INTEGER NOT NULL DEFAULT 0,"
+    " hold_reason TEXT,"
+    " removed INTEGER NOT NULL DEFAULT 0,"
+    " verified_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS objects ("
+    " medium_id TEXT NOT NULL,"
+    " key BLOB NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " mtime INTEGER NOT NULL,"
+    " mtime_ns INTEGER NOT NULL,"
+    " line TEXT NOT NULL,"
+    " PRIMARY KEY (medium_id, key)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS staged ("
+    " key BLOB PRIMARY KEY,"
+    " size INTEGER NOT NULL,"
+    " mtime INTEGER NOT NULL,"
+    " mtime_ns INTEGER NOT NULL,"
+    " line TEXT NOT NULL) WITHOUT ROWID;";
 
 static int
 db_fail(struct state *s, struct cm_err *err, const char *what)
 {
     return cm_fail(err, CM_EIO, "%s/state.db: %s: %s", s->dir, what,
                    sqlite3_errmsg(s->db));
+}
+
+static int
+exec(struct state *s, const char *sql, struct cm_err *err)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot update");
+    return 0;
 }
 
 static int
@@ -50,15 +92,16 @@ take_lock(struct state *s, struct cm_err *err)
     if (s->lock_fd == -1)
         return -1;
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+        int e = errno;
         ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
-        if (errno == EWOULDBLOCK)
+        if (e == EWOULDBLOCK)
             return cm_fail(err, CM_EBUSY,
                            "%s: another coldmail run holds the lock%s%s%s",
                            s->dir, *pid ? " (pid " : "", pid,
                            *pid ? ")" : "");
-        return cm_fail_errno(err, errno, "%s: cannot lock", path);
+        return cm_fail_errno(err, e, "%s: cannot lock", path);
     }
     snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(s->lock_fd, 0) == -1 ||
@@ -79,17 +122,25 @@ open_db(struct state *s, struct cm_err *err)
                         NULL) != SQLITE_OK)
         return db_fail(s, err, "cannot open");
     sqlite3_busy_timeout(s->db, 10000);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(s->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(s, err, "cannot set up");
+    if (exec(s, "PRAGMA journal_mode=WAL;", err) == -1 ||
+        exec(s, "PRAGMA synchronous=FULL;", err) == -1 ||
+        exec(s, schema, err) == -1)
+        return -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT size, mtime, mtime_ns, line FROM objects "
+                           "WHERE medium_id = ? AND key = ?",
+                           -1, &s->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO staged (key, size, mtime, "
+                           "mtime_ns, line) VALUES (?,?,?,?,?)",
+                           -1, &s->put, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot prepare");
     return 0;
 }
 
 int
-state_open(const char *dir, struct state **out, struct cm_err *err)
+state_open(const char *dir, int shared, struct state **out,
+           struct cm_err *err)
 {
     struct state *s = cm_calloc(1, sizeof *s, err);
     struct stat st;
@@ -107,17 +158,41 @@ state_open(const char *dir, struct state **out, struct cm_err *err)
         cm_fail(err, CM_EIO, "state directory %s: not a directory", dir);
         goto fail;
     }
-    if (access(dir, W_OK) == -1) {
+    if (!shared && access(dir, W_OK) == -1) {
         cm_fail_errno(err, errno, "state directory %s: not writable", dir);
         goto fail;
     }
-    if (take_lock(s, err) == -1 || open_db(s, err) == -1)
+    if ((!shared && take_lock(s, err) == -1) || open_db(s, err) == -1)
         goto fail;
     *out = s;
     return 0;
 fail:
     state_close(s);
     return -1;
+}
+
+struct sqlite3 *
+state_db(struct state *s)
+{
+    return s->db;
+}
+
+static int
+column_hash(sqlite3_stmt *st, int col, uint8_t out[32], struct cm_err *err)
+{
+    const char *hex = (const char *)sqlite3_column_text(st, col);
+
+    if (hex == NULL)
+        return cm_fail(err, CM_EFORMAT, "state: missing hash");
+    return hex_decode(out, 32, hex, strlen(hex), "state hash", err);
+}
+
+static void
+column_copy(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+
+    snprintf(out, outlen, "%s", v ? v : "");
 }
 
 int
@@ -129,19 +204,18 @@ state_chain_head(struct state *s, struct state_chain_head *head,
 
     memset(head, 0, sizeof *head);
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT sequence, manifest_sha256 FROM sets "
-                           "ORDER BY sequence DESC LIMIT 1",
+                           "SELECT sequence, manifest_sha256, medium_id, "
+                           "medium FROM sets ORDER BY sequence DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, err, "cannot read the chain");
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        const char *hex = (const char *)sqlite3_column_text(st, 1);
         head->sequence = (uint64_t)sqlite3_column_int64(st, 0);
-        if (hex == NULL ||
-            hex_decode(head->manifest_sha256, 32, hex, strlen(hex),
-                       "state manifest hash", err) == -1)
+        if (column_hash(st, 1, head->manifest_sha256, err) == -1)
             goto out;
         head->has_manifest = 1;
+        column_copy(st, 2, head->medium_id, sizeof head->medium_id);
+        column_copy(st, 3, head->medium, sizeof head->medium);
     } else if (r != SQLITE_DONE) {
         db_fail(s, err, "cannot read the chain");
         goto out;
@@ -153,9 +227,196 @@ out:
 }
 
 int
-state_record_set(struct state *s, const struct manifest *m,
-                 const uint8_t manifest_sha256[32], const char *set_dir,
-                 struct cm_err *err)
+state_medium_seen(struct state *s, const struct medium_label *l,
+                  const char *path, uint64_t bytes_total, uint64_t bytes_free,
+                  struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char id[33];
+    int rc = -1;
+
+    medium_id_hex(l->id, id);
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO media (medium_id, label, host, created, last_path, "
+            "last_seen, bytes_total, bytes_free) VALUES (?,?,?,?,?,"
+            "strftime('%s','now'),?,?) ON CONFLICT(medium_id) DO UPDATE SET "
+            "last_path = excluded.last_path, last_seen = excluded.last_seen, "
+            "bytes_total = excluded.bytes_total, "
+            "bytes_free = excluded.bytes_free",
+            -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot record the medium");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, l->label, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, l->host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, l->created);
+    sqlite3_bind_text(st, 5, path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)bytes_total);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)bytes_free);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        db_fail(s, err, "cannot record the medium");
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int
+count_incrementals(struct state *s, const char *medium_id, uint64_t newest,
+                   uint64_t *n, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT count(*) FROM sets WHERE medium_id = ?1 AND removed = 0 "
+            "AND kind = 'incremental' AND sequence <= ?2 AND sequence > "
+            "(SELECT coalesce(max(sequence), 0) FROM sets WHERE medium_id = "
+            "?1 AND removed = 0 AND kind = 'full')",
+            -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot read the sets");
+    sqlite3_bind_text(st, 1, medium_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)newest);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        db_fail(s, err, "cannot read the sets");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+state_newest_on_medium(struct state *s, const char *medium_id,
+                       struct state_set *out, int *found,
+                       uint64_t *incrementals, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, r;
+
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    *incrementals = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT sequence, set_id, set_dir, kind, "
+                           "manifest_sha256, created FROM sets WHERE "
+                           "medium_id = ? AND removed = 0 ORDER BY sequence "
+                           "DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot read the sets");
+    sqlite3_bind_text(st, 1, medium_id, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        out->sequence = (uint64_t)sqlite3_column_int64(st, 0);
+        column_copy(st, 1, out->set_id, sizeof out->set_id);
+        column_copy(st, 2, out->set_dir, sizeof out->set_dir);
+        column_copy(st, 3, out->kind, sizeof out->kind);
+        if (column_hash(st, 4, out->manifest_sha256, err) == -1)
+            goto out;
+        out->created = sqlite3_column_int64(st, 5);
+        *found = 1;
+    } else if (r != SQLITE_DONE) {
+        db_fail(s, err, "cannot read the sets");
+        goto out;
+    }
+    if (*found &&
+        count_incrementals(s, medium_id, out->sequence, incrementals, err) ==
+            -1)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+state_has_index(struct state *s, const char *medium_id, int *has,
+                struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM objects WHERE medium_id = ? LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot read the listing");
+    sqlite3_bind_text(st, 1, medium_id, -1, SQLITE_TRANSIENT);
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW:
+        *has = 1;
+        rc = 0;
+        break;
+    case SQLITE_DONE:
+        *has = 0;
+        rc = 0;
+        break;
+    default:
+        db_fail(s, err, "cannot read the listing");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+state_pack_begin(struct state *s, struct cm_err *err)
+{
+    if (exec(s, "BEGIN IMMEDIATE; DELETE FROM staged;", err) == -1)
+        return -1;
+    s->in_pack = 1;
+    return 0;
+}
+
+int
+state_object_get(struct state *s, const char *medium_id, const void *key,
+                 size_t keylen, struct state_object *out, struct cm_err *err)
+{
+    int r, rc = -1;
+
+    sqlite3_reset(s->get);
+    sqlite3_bind_text(s->get, 1, medium_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s->get, 2, key, (int)keylen, SQLITE_TRANSIENT);
+    r = sqlite3_step(s->get);
+    if (r == SQLITE_DONE)
+        rc = 0;
+    else if (r != SQLITE_ROW)
+        db_fail(s, err, "cannot read the listing");
+    else {
+        out->size = (uint64_t)sqlite3_column_int64(s->get, 0);
+        out->mtime = sqlite3_column_int64(s->get, 1);
+        out->mtime_ns = (uint32_t)sqlite3_column_int64(s->get, 2);
+        out->line = cm_strdup((const char *)sqlite3_column_text(s->get, 3),
+                              err);
+        rc = out->line == NULL ? -1 : 1;
+    }
+    sqlite3_reset(s->get);
+    return rc;
+}
+
+int
+state_object_put(struct state *s, const void *key, size_t keylen,
+                 uint64_t size, int64_t mtime, uint32_t mtime_ns,
+                 const char *line, size_t linelen, struct cm_err *err)
+{
+    int rc = 0;
+
+    sqlite3_reset(s->put);
+    sqlite3_bind_blob(s->put, 1, key, (int)keylen, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s->put, 2, (sqlite3_int64)size);
+    sqlite3_bind_int64(s->put, 3, mtime);
+    sqlite3_bind_int64(s->put, 4, mtime_ns);
+    sqlite3_bind_text(s->put, 5, line, (int)linelen, SQLITE_TRANSIENT);
+    if (sqlite3_step(s->put) != SQLITE_DONE)
+        rc = db_fail(s, err, "cannot stage the listing");
+    sqlite3_reset(s->put);
+    return rc;
+}
+
+static int
+insert_set(struct state *s, const struct manifest *m,
+           const uint8_t manifest_sha256[32], const char *set_dir,
+           const char *medium_id, uint64_t bytes_written, struct cm_err *err)
 {
     char id[33], base[33], sha[65];
     sqlite3_stmt *st = NULL;
@@ -164,12 +425,13 @@ state_record_set(struct state *s, const struct manifest *m,
     manifest_set_id_hex(m->set_id, id);
     manifest_set_id_hex(m->base, base);
     hex_encode(sha, manifest_sha256, 32);
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO sets (sequence, set_id, "
-                           "manifest_sha256, created, kind, base, medium, "
-                           "set_dir, messages, bytes_in) VALUES "
-                           "(?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO sets (sequence, set_id, manifest_sha256, created, "
+            "kind, base, medium_id, medium, set_dir, messages, objects, "
+            "bytes_in, bytes_written, chain_break) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, err, "cannot record the set");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)m->sequence);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
@@ -178,18 +440,80 @@ state_record_set(struct state *s, const struct manifest *m,
     sqlite3_bind_text(st, 5, m->kind, -1, SQLITE_TRANSIENT);
     if (m->has_base)
         sqlite3_bind_text(st, 6, base, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 7, m->medium ? m->medium : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 8, set_dir, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)m->messages);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)m->bytes_in);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (medium_id != NULL)
+        sqlite3_bind_text(st, 7, medium_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, m->medium ? m->medium : "", -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, set_dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)m->messages);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)m->objects);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)m->bytes_in);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)bytes_written);
+    if (m->chain_break != NULL)
+        sqlite3_bind_text(st, 14, m->chain_break, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
         db_fail(s, err, "cannot record the set");
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int
+swap_listing(struct state *s, const char *medium_id, struct cm_err *err)
+{
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE medium_id = ?",
+                           -1, &del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO objects (medium_id, key, size, mtime, "
+                           "mtime_ns, line) SELECT ?, key, size, mtime, "
+                           "mtime_ns, line FROM staged",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        db_fail(s, err, "cannot replace the listing");
+        goto out;
+    }
+    sqlite3_bind_text(del, 1, medium_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 1, medium_id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(ins) != SQLITE_DONE) {
+        db_fail(s, err, "cannot replace the listing");
         goto out;
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
     return rc;
+}
+
+int
+state_pack_commit(struct state *s, const struct manifest *m,
+                  const uint8_t manifest_sha256[32], const char *set_dir,
+                  const char *medium_id, uint64_t bytes_written,
+                  struct cm_err *err)
+{
+    if (!s->in_pack && state_pack_begin(s, err) == -1)
+        return -1;
+    if (insert_set(s, m, manifest_sha256, set_dir, medium_id, bytes_written,
+                   err) == -1 ||
+        (medium_id != NULL && swap_listing(s, medium_id, err) == -1) ||
+        exec(s, "DELETE FROM staged; COMMIT;", err) == -1) {
+        state_pack_abort(s);
+        return -1;
+    }
+    s->in_pack = 0;
+    return 0;
+}
+
+void
+state_pack_abort(struct state *s)
+{
+    if (s == NULL || !s->in_pack)
+        return;
+    sqlite3_exec(s->db, "ROLLBACK;", NULL, NULL, NULL);
+    s->in_pack = 0;
 }
 
 void
@@ -197,6 +521,9 @@ state_close(struct state *s)
 {
     if (s == NULL)
         return;
+    state_pack_abort(s);
+    sqlite3_finalize(s->get);
+    sqlite3_finalize(s->put);
     if (s->db != NULL)
         sqlite3_close(s->db);
     if (s->lock_fd != -1)

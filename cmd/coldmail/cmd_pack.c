@@ -33,7 +33,9 @@ struct pack_cli {
     char *label;
     char *state_dir;
     char *host;
-    int progress, quiet, json, dry_run, help;
+    char *init_label;
+    char *max_chain;
+    int progress, quiet, json, dry_run, full, help;
 };
 
 enum {
@@ -48,6 +50,9 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_DRY_RUN,
+    OPT_INIT_LABEL,
+    OPT_FULL,
+    OPT_MAX_CHAIN,
 };
 
 static const struct poptOption pack_options[] = {
@@ -73,6 +78,13 @@ static const struct poptOption pack_options[] = {
      "the pack host's state (default /var/lib/coldmail)", "DIR"},
     {"host", 0, POPT_ARG_STRING, NULL, OPT_HOST,
      "host name to record (default: this host's name)", "NAME"},
+    {"init-label", 0, POPT_ARG_STRING, NULL, OPT_INIT_LABEL,
+     "label the medium NAME if it has no label yet", "NAME"},
+    {"full", 0, POPT_ARG_NONE, NULL, OPT_FULL,
+     "write a full set even if the medium holds one to build on", NULL},
+    {"max-chain", 0, POPT_ARG_STRING, NULL, OPT_MAX_CHAIN,
+     "incremental sets after a full one before the next full (default 6)",
+     "N"},
     {"progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
      "show progress even when standard error is not a terminal", NULL},
     {"quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
@@ -113,6 +125,13 @@ pack_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return cli_take_once(pc, &o->state_dir, "--state-dir", err);
     case OPT_HOST:
         return cli_take_once(pc, &o->host, "--host", err);
+    case OPT_INIT_LABEL:
+        return cli_take_once(pc, &o->init_label, "--init-label", err);
+    case OPT_MAX_CHAIN:
+        return cli_take_once(pc, &o->max_chain, "--max-chain", err);
+    case OPT_FULL:
+        o->full = 1;
+        return 0;
     case OPT_PROGRESS:
         o->progress = 1;
         return 0;
@@ -146,6 +165,8 @@ free_cli(struct pack_cli *o)
     free(o->label);
     free(o->state_dir);
     free(o->host);
+    free(o->init_label);
+    free(o->max_chain);
 }
 
 static int
@@ -193,6 +214,13 @@ numeric_options(const struct pack_cli *o, struct pack_opts *po,
         if (cli_parse_long(o->threads, "--threads", 1, 256, &v, err) == -1)
             return -1;
         po->threads = (int)v;
+    }
+    po->max_chain = PACK_DEFAULT_MAX_CHAIN;
+    if (o->max_chain != NULL) {
+        if (cli_parse_long(o->max_chain, "--max-chain", 0, 10000, &v, err) ==
+            -1)
+            return -1;
+        po->max_chain = (int)v;
     }
     return 0;
 }
@@ -266,10 +294,14 @@ static void
 print_json(const struct pack_result *r, int dry_run)
 {
     json_t *o = json_pack(
-        "{s:s?, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:I, s:f, s:b, s:b}",
+        "{s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:b}",
         "set_dir", dry_run ? NULL : r->set_dir, "set_id",
-        dry_run ? NULL : r->set_id, "sequence", (json_int_t)r->sequence,
+        dry_run ? NULL : r->set_id, "kind", dry_run ? NULL : r->kind,
+        "base_set", *r->base_set ? r->base_set : NULL, "medium",
+        dry_run ? NULL : r->medium, "chain_break", r->chain_break,
+        "sequence", (json_int_t)r->sequence, "reused", (json_int_t)r->reused,
+        "reused_bytes", (json_int_t)r->reused_bytes,
         "messages", (json_int_t)r->messages, "files", (json_int_t)r->files,
         "mbox_files", (json_int_t)r->mbox_files, "dirs",
         (json_int_t)r->dirs, "symlinks", (json_int_t)r->symlinks, "bytes_in",
@@ -306,10 +338,20 @@ print_summary(const struct pack_result *r, int dry_run)
     }
     fprintf(stderr,
             "packed %llu messages, %llu other files (%s) in %.1f s\n"
-            "wrote %llu volume(s), %s in all, to %s\n",
+            "wrote a %s set on medium %s: %llu volume(s), %s in all, to "
+            "%s\n",
             (unsigned long long)r->messages,
             (unsigned long long)(r->files + r->mbox_files), in, r->seconds,
-            (unsigned long long)r->volumes, out, r->set_dir);
+            r->kind, r->medium, (unsigned long long)r->volumes, out,
+            r->set_dir);
+    if (*r->base_set)
+        fprintf(stderr,
+                "incremental on set %.8s: %llu objects unchanged, already "
+                "on the medium\n",
+                r->base_set, (unsigned long long)r->reused);
+    if (r->chain_break)
+        fprintf(stderr, "note: no record of earlier sets in the state "
+                        "directory: the chain restarts with this set\n");
     if (r->moved || r->gone || r->changed || r->skipped)
         fprintf(stderr,
                 "during the pack: %llu moved, %llu expunged, %llu changed, "
@@ -357,6 +399,8 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
     po.host = o->host;
     po.label = o->label;
     po.dry_run = o->dry_run;
+    po.init_label = o->init_label;
+    po.full = o->full;
     po.progress = on_progress;
     po.warn = on_warn;
     po.ctx = &sh;

@@ -4,5 +4,6 @@
 
 int cmd_keygen(int argc, const char **argv);
 int cmd_pack(int argc, const char **argv);
+int cmd_media(int argc, const char **argv);
 
 #endif

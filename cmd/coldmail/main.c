@@ -18,6 +18,7 @@ struct verb {
 
 static const struct verb verbs[] = {
     {"keygen", cmd_keygen, "create a signing key pair (minisign format)"},
+    {"media", cmd_media, "label a medium, or list the sets on it"},
     {"pack", cmd_pack, "pack mail stores into a signed, encrypted set"},
 };
 
