@@ -15,10 +15,10 @@
 #define MAILDIR_FLAGS_MAX 32
 
 struct maildir_name {
-    size_t unique_len;              /* bytes of the name before the info */
-    int has_info;                   /* ":2," present */
-    char flags[MAILDIR_FLAGS_MAX];  /* the flag letters after ":2,", NUL-ended */
-    long long size_hint;            /* ",S=<n>" in the unique part, or -1 */
+    size_t unique_len;             /* bytes of the name before the info */
+    int has_info;                  /* ":2," present */
+    char flags[MAILDIR_FLAGS_MAX]; /* the flag letters after ":2,", NUL-ended */
+    long long size_hint;           /* ",S=<n>" in the unique part, or -1 */
 };
 
 /*
@@ -48,11 +48,13 @@ char *maildir_folder_name(const char *dirname, struct cm_err *err);
  * A message seen as ${subdir}/${name} (subdir "cur" or "new") in the Maildir
  * folder at ${folder_path} has gone.  Look for the same unique part under
  * cur/ and new/ (a flag change or a delivery moved it).  Returns 1 and the
- * new path relative to ${folder_path} in *${found} (caller frees), 0 if the
- * message is gone (expunged), -1 on error.
+ * new path relative to ${folder_path} ("cur/<name>") in *${found} (caller
+ * frees), 0 if the message is gone (expunged; also if the folder is gone or
+ * ${name} is no message name), -1 with CM_EIO if a directory cannot be
+ * read.
  */
-int maildir_find_moved(const char *folder_path, const char *name,
-                       char **found, struct cm_err *err);
+int maildir_find_moved(const char *folder_path, const char *name, char **found,
+                       struct cm_err *err);
 
 /* As maildir_find_moved(), for the folder open at ${folder_fd}. */
 int maildir_find_moved_at(int folder_fd, const char *name, char **found,

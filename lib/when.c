@@ -117,9 +117,8 @@ bad:
                    orig);
 }
 
-static const char *const months[] = {"jan", "feb", "mar", "apr",
-                                     "may", "jun", "jul", "aug",
-                                     "sep", "oct", "nov", "dec"};
+static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                     "jul", "aug", "sep", "oct", "nov", "dec"};
 
 struct cursor {
     const char *p, *end;
@@ -265,8 +264,7 @@ static int
 parse_rfc(struct cursor *c, struct civil *t)
 {
     if (read_number(c, 2, &t->d) == 0 || (t->mo = read_month(c)) < 0 ||
-        read_year(c, &t->y) == -1 ||
-        read_time(c, &t->h, &t->mi, &t->sec) == -1)
+        read_year(c, &t->y) == -1 || read_time(c, &t->h, &t->mi, &t->sec) == -1)
         return -1;
     return zone_offset(c, &t->zone);
 }
