@@ -419,30 +419,14 @@ setw_options(const struct packer *p, const struct plan *pl,
     memcpy(wo->base, pl->base, 16);
 }
 
-/* The committed MANIFEST, re-read from the medium, into the state. */
+/* The committed set into the state. */
 static int
 record_set(struct packer *p, const struct plan *pl,
            const struct setw_result *wr, struct cm_err *err)
 {
-    char path[4200];
-    struct manifest back;
-    struct buf text;
-    int rc;
-
-    buf_init(&text, MANIFEST_MAX);
-    snprintf(path, sizeof path, "%s/MANIFEST", wr->set_dir);
-    rc = io_read_file(path, MANIFEST_MAX, &text, err);
-    if (rc == 0)
-        rc = manifest_parse((const char *)text.data, text.len, path, &back,
-                            err);
-    if (rc == 0) {
-        rc = state_pack_commit(p->state, &back, wr->manifest_sha256,
-                               wr->set_dir, pl->medium_id, wr->bytes_written,
-                               err);
-        manifest_free(&back);
-    }
-    buf_free(&text);
-    if (rc == -1)
+    if (state_pack_commit(p->state, setw_manifest(p->w), wr->manifest_sha256,
+                          wr->set_dir, pl->medium_id, wr->bytes_written,
+                          err) == -1)
         return cm_err_prefix(err,
                              "the set %s is complete, but the state was not "
                              "updated",

@@ -13,6 +13,7 @@
 #include "blockhash.h"
 #include "filecheck.h"
 #include "io.h"
+#include "parity.h"
 #include "restoretxt.h"
 #include "rnd.h"
 #include "sealed.h"
@@ -213,6 +214,22 @@ read_back(struct setw *w, const struct manifest_file *f, const uint64_t *crcs,
     return 0;
 }
 
+/* Parity for the file just read back, the last listed (parity.h). */
+static int
+add_parity(struct setw *w, struct cm_err *err)
+{
+    size_t before = w->m.nfiles;
+
+    if (w->opts.parity_percent == 0)
+        return 0;
+    if (parity_write(w->tmp_dir, &w->m, w->m.nfiles - 1,
+                     w->opts.parity_percent, err) == -1)
+        return -1;
+    if (w->m.nfiles > before)
+        w->written += w->m.files[w->m.nfiles - 1].size;
+    return 0;
+}
+
 static int
 finish_volume(struct setw *w, struct cm_err *err)
 {
@@ -230,7 +247,7 @@ finish_volume(struct setw *w, struct cm_err *err)
     w->vol = NULL;
     rc = read_back(w, &w->m.files[w->m.nfiles - 1], crcs, err);
     free(crcs);
-    return rc;
+    return rc == 0 ? add_parity(w, err) : -1;
 }
 
 static int
@@ -329,6 +346,12 @@ setw_catalog_add(struct setw *w, struct catalog_entry *e, struct cm_err *err)
     return 0;
 }
 
+const struct manifest *
+setw_manifest(const struct setw *w)
+{
+    return &w->m;
+}
+
 const char *
 setw_last_line(const struct setw *w, size_t *len)
 {
@@ -363,7 +386,7 @@ finish_catalog(struct setw *w, struct cm_err *err)
     w->catalog = NULL;
     rc = read_back(w, &w->m.files[w->m.nfiles - 1], crcs, err);
     free(crcs);
-    return rc;
+    return rc == 0 ? add_parity(w, err) : -1;
 }
 
 /* Write ${len} bytes as ${name} in the set and list it in MANIFEST. */
@@ -457,9 +480,14 @@ setw_commit(struct setw *w, struct setw_result *res, struct cm_err *err)
     if (io_fsync_dir(w->tmp_dir, err) == -1 ||
         io_rename(w->tmp_dir, w->final_dir, err) == -1)
         return -1;
-    w->committed = 1;
-    if (io_fsync_dir(w->opts.medium_dir, err) == -1)
+    if (io_fsync_dir(w->opts.medium_dir, err) == -1) {
+        /* Not durable: take it back rather than leave a set that may
+         * vanish at the next power cut after the state recorded it. */
+        if (rename(w->final_dir, w->tmp_dir) == -1)
+            w->committed = 1;
         return -1;
+    }
+    w->committed = 1;
     snprintf(res->set_dir, sizeof res->set_dir, "%s", w->final_dir);
     snprintf(res->set_name, sizeof res->set_name, "%s", w->name);
     res->volumes = w->m.volumes;

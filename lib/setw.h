@@ -5,7 +5,9 @@
  * new volume starts when the next object could push the current one past
  * the volume size), each volume fsync'd and read back from the medium,
  * bypassing the page cache, and compared with the block hashes computed
- * while writing.  Then the catalog, RESTORE.txt, and the signed MANIFEST;
+ * while writing; then, with parity_percent, its parity file is written and
+ * read back (parity.h).  Then the catalog (and its parity), RESTORE.txt,
+ * and the signed MANIFEST;
  * then the directory is fsync'd and renamed to its final name, and the
  * medium directory fsync'd.  Until that rename nothing looks like a set;
  * on any failure the incomplete directory is removed.
@@ -46,6 +48,8 @@ struct setw_opts {
     int has_previous;
     uint8_t previous[32];
     const char *chain_break;   /* NULL unless the chain restarts here */
+    unsigned parity_percent;   /* parity per volume and catalog (parity.h);
+                                  0: none */
 };
 
 /* Where an object's bytes went. */
@@ -117,9 +121,14 @@ void setw_count_bytes_in(struct setw *w, uint64_t n);
 /* Plaintext bytes so far and on-medium bytes so far (for progress). */
 uint64_t setw_bytes_written(const struct setw *w);
 
+/* The MANIFEST as it stands (complete after setw_commit). */
+const struct manifest *setw_manifest(const struct setw *w);
+
 /*
  * Finish the last volume and the catalog, read everything back, write
- * RESTORE.txt and the signed MANIFEST, and rename the set into place.
+ * RESTORE.txt and the signed MANIFEST, and rename the set into place.  If
+ * the medium directory cannot be fsync'd after the rename (the rename may
+ * not last), the rename is undone and the set removed.
  */
 int setw_commit(struct setw *w, struct setw_result *res, struct cm_err *err);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -176,8 +177,14 @@ load_recipients(const struct pack_cli *o, struct age_recipients *rs,
     struct age_recipient r;
 
     for (size_t i = 0; i < o->nrecipients; i++) {
+        /* Never echo what may be a secret key given by mistake. */
+        if (strncasecmp(o->recipients[i], "AGE-SECRET-KEY-", 15) == 0)
+            return cm_fail(err, CM_EFORMAT,
+                           "-r: that is a secret identity, not a recipient; "
+                           "the packer takes only public recipients "
+                           "(age1...), never a key that can decrypt");
         if (agekey_recipient_parse(o->recipients[i], &r, err) == -1)
-            return cm_err_prefix(err, "-r %s", o->recipients[i]);
+            return cm_err_prefix(err, "-r %.12s...", o->recipients[i]);
         if (agekey_recipients_add(rs, &r, err) == -1)
             return -1;
     }
