@@ -17,7 +17,8 @@ is_set_name(const char *name)
     size_t n = strlen(name);
 
     return strncmp(name, "coldmail-", 9) == 0 &&
-           !(n > 11 && strcmp(name + n - 11, ".incomplete") == 0);
+           !(n > 11 && strcmp(name + n - 11, ".incomplete") == 0) &&
+           !(n > 9 && strcmp(name + n - 9, ".removing") == 0);
 }
 
 static int

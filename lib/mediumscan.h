@@ -20,7 +20,8 @@ struct mediumscan_set {
 };
 
 /*
- * Call ${fn} for every set directory ("coldmail-*", not "*.incomplete")
+ * Call ${fn} for every set directory ("coldmail-*", not "*.incomplete"
+ * nor "*.removing", a set that prune is deleting)
  * on ${medium_dir}, in name order (which is creation-time order for one
  * host).  A directory whose MANIFEST is missing or does not parse is
  * reported through ${bad} (may be NULL) and skipped.  ${fn} returning -1

@@ -13,6 +13,7 @@
 
 #include "enc.h"
 #include "io.h"
+#include "when.h"
 
 struct state {
     char *dir;
@@ -239,8 +240,8 @@ state_medium_seen(struct state *s, const struct medium_label *l,
     if (sqlite3_prepare_v2(
             s->db,
             "INSERT INTO media (medium_id, label, host, created, last_path, "
-            "last_seen, bytes_total, bytes_free) VALUES (?,?,?,?,?,"
-            "strftime('%s','now'),?,?) ON CONFLICT(medium_id) DO UPDATE SET "
+            "last_seen, bytes_total, bytes_free) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(medium_id) DO UPDATE SET "
             "last_path = excluded.last_path, last_seen = excluded.last_seen, "
             "bytes_total = excluded.bytes_total, "
             "bytes_free = excluded.bytes_free",
@@ -251,8 +252,10 @@ state_medium_seen(struct state *s, const struct medium_label *l,
     sqlite3_bind_text(st, 3, l->host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, l->created);
     sqlite3_bind_text(st, 5, path, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)bytes_total);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)bytes_free);
+    /* The same clock as the sets' times, which status compares it with. */
+    sqlite3_bind_int64(st, 6, when_now());
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)bytes_total);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)bytes_free);
     if (sqlite3_step(st) != SQLITE_DONE)
         db_fail(s, err, "cannot record the medium");
     else
@@ -530,4 +533,137 @@ state_close(struct state *s)
         close(s->lock_fd);
     free(s->dir);
     free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rotation: state rebuild, prune, hold                                */
+
+static int
+step_done(struct state *s, sqlite3_stmt *st, const char *what,
+          struct cm_err *err)
+{
+    int r = sqlite3_step(st);
+
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : db_fail(s, err, what);
+}
+
+/* The set id recorded with ${sequence} into ${id}: 1, 0 if none, -1. */
+static int
+set_at_sequence(struct state *s, uint64_t sequence, char id[33],
+                struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT set_id FROM sets WHERE sequence = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot read the sets");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)sequence);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        column_copy(st, 0, id, 33);
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_fail(s, err, "cannot read the sets");
+    return r == SQLITE_ROW;
+}
+
+int
+state_set_import(struct state *s, const struct manifest *m,
+                 const uint8_t manifest_sha256[32], const char *set_dir,
+                 const char *medium_id, uint64_t bytes, struct cm_err *err)
+{
+    char id[33], known[33];
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    manifest_set_id_hex(m->set_id, id);
+    if ((r = set_at_sequence(s, m->sequence, known, err)) == -1)
+        return -1;
+    if (r == 1 && strcmp(known, id) != 0)
+        return cm_fail(err, CM_ECONFLICT,
+                       "sequence %llu is recorded for set %s, not %s (a "
+                       "fork in the chain?)",
+                       (unsigned long long)m->sequence, known, id);
+    if (r == 0)
+        return insert_set(s, m, manifest_sha256, set_dir, medium_id, bytes,
+                          err) == -1
+                   ? -1
+                   : 1;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE sets SET removed = 0, set_dir = ? WHERE "
+                           "set_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot record the set");
+    sqlite3_bind_text(st, 1, set_dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+    return step_done(s, st, "cannot record the set", err);
+}
+
+int
+state_set_removed(struct state *s, const char *set_id, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE sets SET removed = 1 WHERE set_id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot record the removal");
+    sqlite3_bind_text(st, 1, set_id, -1, SQLITE_TRANSIENT);
+    return step_done(s, st, "cannot record the removal", err);
+}
+
+int
+state_set_hold(struct state *s, const char *set_id, int held,
+               const char *reason, int *found, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE sets SET held = ?, hold_reason = "
+                           "coalesce(?, hold_reason) WHERE set_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot record the hold");
+    sqlite3_bind_int(st, 1, held ? 1 : 0);
+    if (reason != NULL)
+        sqlite3_bind_text(st, 2, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, set_id, -1, SQLITE_TRANSIENT);
+    if (step_done(s, st, "cannot record the hold", err) == -1)
+        return -1;
+    *found = sqlite3_changes(s->db) > 0;
+    return 0;
+}
+
+int
+state_set_held(struct state *s, const char *set_id, char *reason,
+               size_t reasonlen, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r, held = 0;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT hold_reason FROM sets WHERE set_id = ? AND "
+                           "held != 0",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot read the holds");
+    sqlite3_bind_text(st, 1, set_id, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        column_copy(st, 0, reason, reasonlen);
+        held = 1;
+    }
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_fail(s, err, "cannot read the holds");
+    return held;
+}
+
+int
+state_exists(const char *dir)
+{
+    char path[4096];
+
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    return access(path, F_OK) == 0;
 }

@@ -120,4 +120,40 @@ void state_close(struct state *s);
 /* The database handle, for the modules that query it (status, prune). */
 struct sqlite3 *state_db(struct state *s);
 
+/*
+ * state rebuild: record a set found on a medium, from its MANIFEST ${m}
+ * (parsed), the SHA-256 of the MANIFEST bytes, its directory, its medium's
+ * id (may be NULL) and its bytes on the medium.  Returns 1 if recorded, 0
+ * if the state already knew the set (it is then marked present, at
+ * ${set_dir}), -1 on error: CM_ECONFLICT if its sequence number is recorded
+ * for another set (a fork), CM_EIO.
+ */
+int state_set_import(struct state *s, const struct manifest *m,
+                     const uint8_t manifest_sha256[32], const char *set_dir,
+                     const char *medium_id, uint64_t bytes, struct cm_err *err);
+
+/* prune: the set ${set_id} (32 hex digits) is gone from its medium. */
+int state_set_removed(struct state *s, const char *set_id, struct cm_err *err);
+
+/*
+ * hold: record (${held} 1, with ${reason}) or clear (${held} 0; ${reason}
+ * may be NULL and the last reason is kept) a legal hold on ${set_id};
+ * *${found} says whether the state knows the set.
+ */
+int state_set_hold(struct state *s, const char *set_id, int held,
+                   const char *reason, int *found, struct cm_err *err);
+
+/*
+ * Is ${set_id} held, per the state?  1 (its reason copied to ${reason},
+ * ${reasonlen} bytes), 0 (not held, or unknown), -1 on error.
+ */
+int state_set_held(struct state *s, const char *set_id, char *reason,
+                   size_t reasonlen, struct cm_err *err);
+
+/*
+ * Does ${dir} hold a state database?  Commands that can work from the
+ * media alone (status, prune, hold) open a state only where there is one.
+ */
+int state_exists(const char *dir);
+
 #endif

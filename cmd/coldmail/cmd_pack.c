@@ -14,8 +14,10 @@
 #include "agekey.h"
 #include "cli.h"
 #include "cmds.h"
+#include "config.h"
 #include "minisig.h"
 #include "pack.h"
+#include "parity.h"
 #include "progress.h"
 #include "state.h"
 
@@ -36,6 +38,8 @@ struct pack_cli {
     char *host;
     char *init_label;
     char *max_chain;
+    char *config;
+    char *parity;
     int progress, quiet, json, dry_run, full, help;
 };
 
@@ -54,6 +58,8 @@ enum {
     OPT_INIT_LABEL,
     OPT_FULL,
     OPT_MAX_CHAIN,
+    OPT_CONFIG,
+    OPT_PARITY,
 };
 
 static const struct poptOption pack_options[] = {
@@ -67,6 +73,9 @@ static const struct poptOption pack_options[] = {
      "sign MANIFEST with this key (from coldmail keygen)", "FILE"},
     {"volume-size", 0, POPT_ARG_STRING, NULL, OPT_VOLUME_SIZE,
      "largest volume file (k, M, G, T suffixes; default 4G)", "SIZE"},
+    {"parity", 0, POPT_ARG_STRING, NULL, OPT_PARITY,
+     "Reed-Solomon parity per volume, in percent (default 5; 0: none)",
+     "PERCENT"},
     {"exclude", 0, POPT_ARG_STRING, NULL, OPT_EXCLUDE,
      "skip paths matching GLOB (repeatable)", "GLOB"},
     {"level", 0, POPT_ARG_STRING, NULL, OPT_LEVEL,
@@ -86,6 +95,9 @@ static const struct poptOption pack_options[] = {
     {"max-chain", 0, POPT_ARG_STRING, NULL, OPT_MAX_CHAIN,
      "incremental sets after a full one before the next full (default 6)",
      "N"},
+    {"config", 0, POPT_ARG_STRING, NULL, OPT_CONFIG,
+     "configuration file (default /etc/coldmail/coldmail.conf, if present)",
+     "FILE"},
     {"progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
      "show progress even when standard error is not a terminal", NULL},
     {"quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
@@ -130,6 +142,10 @@ pack_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return cli_take_once(pc, &o->init_label, "--init-label", err);
     case OPT_MAX_CHAIN:
         return cli_take_once(pc, &o->max_chain, "--max-chain", err);
+    case OPT_CONFIG:
+        return cli_take_once(pc, &o->config, "--config", err);
+    case OPT_PARITY:
+        return cli_take_once(pc, &o->parity, "--parity", err);
     case OPT_FULL:
         o->full = 1;
         return 0;
@@ -168,6 +184,28 @@ free_cli(struct pack_cli *o)
     free(o->host);
     free(o->init_label);
     free(o->max_chain);
+    free(o->config);
+    free(o->parity);
+}
+
+/* The configuration file fills in what the command line left out. */
+static int
+apply_config(struct pack_cli *o, const struct config *c, struct cm_err *err)
+{
+    if (config_default(&o->signing_key, c->signing_key, err) == -1 ||
+        config_default(&o->state_dir, c->state_dir, err) == -1 ||
+        config_default(&o->volume_size, c->volume_size, err) == -1 ||
+        config_default(&o->level, c->level, err) == -1 ||
+        config_default(&o->max_chain, c->max_chain, err) == -1 ||
+        config_default(&o->label, c->label, err) == -1 ||
+        config_list_add(&o->excludes, &o->nexcludes, c->excludes, c->nexcludes,
+                        err) == -1)
+        return -1;
+    if (o->nrecipients == 0 && o->nrecipient_files == 0 &&
+        c->recipients_file != NULL)
+        return config_list_add(&o->recipient_files, &o->nrecipient_files,
+                               &c->recipients_file, 1, err);
+    return 0;
 }
 
 static int
@@ -221,6 +259,13 @@ numeric_options(const struct pack_cli *o, struct pack_opts *po,
         if (cli_parse_long(o->threads, "--threads", 1, 256, &v, err) == -1)
             return -1;
         po->threads = (int)v;
+    }
+    po->parity_percent = PARITY_DEFAULT_PERCENT;
+    if (o->parity != NULL) {
+        if (cli_parse_long(o->parity, "--parity", 0, PARITY_PERCENT_MAX, &v,
+                           err) == -1)
+            return -1;
+        po->parity_percent = (unsigned)v;
     }
     po->max_chain = PACK_DEFAULT_MAX_CHAIN;
     if (o->max_chain != NULL) {
@@ -431,11 +476,13 @@ cmd_pack(int argc, const char **argv)
 {
     struct cm_err err = CM_ERR_INIT;
     struct pack_cli o;
+    struct config conf;
     const char **args;
     poptContext pc;
     int nargs;
 
     memset(&o, 0, sizeof o);
+    config_init(&conf);
     pc = poptGetContext("coldmail pack", argc, argv, pack_options, 0);
     poptSetOtherOptionHelp(
         pc, "-o MEDIUM_DIR -r RECIPIENT... -s SIGNING_KEY [OPTIONS] STORE...");
@@ -445,12 +492,19 @@ cmd_pack(int argc, const char **argv)
         poptPrintHelp(pc, stdout, 0);
         goto out;
     }
+    if (config_load(o.config ? o.config : CONFIG_DEFAULT_PATH,
+                    o.config != NULL, &conf, &err) == -1 ||
+        apply_config(&o, &conf, &err) == -1)
+        goto out;
     args = cli_args(pc, &nargs);
-    if (nargs == 0)
+    if (nargs == 0 && conf.nstores > 0)
+        args = (const char **)conf.stores;
+    if (nargs == 0 && conf.nstores == 0)
         cm_fail(&err, CM_EUSAGE, "pack needs at least one STORE");
     else
         pack_main(&o, args, &err);
 out:
+    config_free(&conf);
     free_cli(&o);
     poptFreeContext(pc);
     return cli_report(&err);

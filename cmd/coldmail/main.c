@@ -20,6 +20,10 @@ static const struct verb verbs[] = {
     {"keygen", cmd_keygen, "create a signing key pair (minisign format)"},
     {"media", cmd_media, "label a medium, or list the sets on it"},
     {"pack", cmd_pack, "pack mail stores into a signed, encrypted set"},
+    {"status", cmd_status, "the media of the rotation, what is due, warnings"},
+    {"prune", cmd_prune, "remove a medium's oldest whole chains"},
+    {"hold", cmd_hold, "put a set under legal hold, or release it"},
+    {"state", cmd_state, "rebuild the state's records from the media"},
 };
 
 static void
