@@ -44,10 +44,11 @@ step "3. verify the set, without any decryption key"
 "$RESTORE" verify -p "$work/signing.key.pub" "$set_dir"
 
 step "4. list what it holds, with the identity"
-"$RESTORE" ls -i "$work/vault/identity.txt" "$set_dir"
+"$RESTORE" ls -p "$work/signing.key.pub" -i "$work/vault/identity.txt" "$set_dir"
 
 step "5. restore it, and compare with the original"
-"$RESTORE" restore -i "$work/vault/identity.txt" "$set_dir" \
+"$RESTORE" restore -p "$work/signing.key.pub" -i "$work/vault/identity.txt" \
+    "$set_dir" \
     -o "$work/restored"
 diff -r --no-dereference "$store" "$work/restored/store"
 (cd "$store" && find . ! -type d -printf '%p %m %T@\n' | sort) >"$work/a"

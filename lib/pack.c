@@ -27,6 +27,7 @@
 #include "mbox.h"
 #include "mh.h"
 #include "msghdr.h"
+#include "selfrestore.h"
 #include "setw.h"
 #include "state.h"
 #include "walk.h"
@@ -415,6 +416,7 @@ setw_options(const struct packer *p, const struct plan *pl,
     wo->has_previous_medium = pl->has_previous_medium;
     memcpy(wo->previous_medium, pl->previous_medium, 16);
     wo->chain_break = pl->chain_break;
+    wo->parity_percent = p->o->parity_percent;
     wo->incremental = pl->incremental;
     memcpy(wo->base, pl->base, 16);
 }
@@ -478,6 +480,34 @@ write_set(struct packer *p, const struct store *s, size_t n,
     return record_set(p, &pl, &wr, err);
 }
 
+/* The medium's own restorer (selfrestore.h): a warning, never a failure,
+ * since the set is committed by now. */
+static void
+carry_tools(struct packer *p)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct selfrestore_result sr;
+    char why[1200];
+
+    if (selfrestore_update(p->o->medium_dir, p->o->signer, &sr, &err) ==
+        -1) {
+        packobj_warn(p, SELFRESTORE_DIR, err.msg);
+        return;
+    }
+    snprintf(why, sizeof why, "not found (looked in %s): %s", sr.looked_in,
+             sr.binary == SELFRESTORE_STALE
+                 ? "the medium keeps the copy it had"
+                 : "this medium does not carry its own restorer");
+    if (sr.binary != SELFRESTORE_CURRENT)
+        packobj_warn(p, COLDMAIL_STATIC_RESTORE_NAME, why);
+    snprintf(why, sizeof why, "not found (looked in %s): %s", sr.looked_in,
+             sr.source == SELFRESTORE_STALE
+                 ? "the medium keeps the copy it had"
+                 : "this medium does not carry coldmail's source");
+    if (sr.source != SELFRESTORE_CURRENT)
+        packobj_warn(p, SELFRESTORE_SOURCE_NAME, why);
+}
+
 static void
 note_cleaned(void *ctx, const char *name)
 {
@@ -537,14 +567,16 @@ pack_run(const struct pack_opts *o, struct pack_result *res,
         goto out;
     p.counting = 0;
     if (!o->dry_run &&
-        setw_check_fits(o->volume_size, res->largest_path, res->largest,
-                        err) == -1)
+        setw_check_fits(o->volume_size, o->recipients->n, res->largest_path,
+                        res->largest, err) == -1)
         goto out;
     if (!o->dry_run &&
         setw_clean_incomplete(o->medium_dir, note_cleaned, &p, err) == -1)
         goto out;
     if (!o->dry_run && write_set(&p, stores, n, err) == -1)
         goto out;
+    if (!o->dry_run)
+        carry_tools(&p);
     rc = 0;
 out:
     res->seconds = seconds_now() - t0;

@@ -13,13 +13,12 @@
 #include "io.h"
 #include "zframe.h"
 
-/* Seek table and age header, at most (the header grows with recipients). */
-#define SEALED_FIXED_OVERHEAD (64 * 1024)
 
 struct sealed {
     char *path;
     int fd;
     int finished;
+    uint64_t header_len; /* the age header and nonce, written at create */
     struct blockhash *hash;
     struct age_writer *age;
     struct zframe_writer *z;
@@ -71,6 +70,7 @@ sealed_create(const char *dir, const char *name,
                        &s->age, err) == -1 ||
         zframe_writer_new(&zo, to_age, s, &s->z, err) == -1)
         goto fail;
+    s->header_len = age_writer_bytes_out(s->age) + AGE_NONCE_SIZE;
     *out = s;
     return 0;
 fail:
@@ -97,6 +97,14 @@ sealed_bytes_in(const struct sealed *s)
 }
 
 uint64_t
+sealed_header_bound(size_t nrecipients)
+{
+    /* "age-encryption.org/v1", a 98-byte X25519 stanza each, the MAC line,
+     * the nonce; rounded up generously. */
+    return 256 + 128 * (uint64_t)nrecipients;
+}
+
+uint64_t
 sealed_extra_bound(uint64_t plaintext)
 {
     uint64_t frames = plaintext / ZFRAME_FRAME_SIZE + 1;
@@ -113,7 +121,7 @@ sealed_size_bound(const struct sealed *s)
 {
     uint64_t z = zframe_writer_size_bound(s->z);
 
-    return SEALED_FIXED_OVERHEAD + z + (z / AGE_CHUNK_SIZE + 1) * AGE_TAG_SIZE;
+    return s->header_len + z + (z / AGE_CHUNK_SIZE + 1) * AGE_TAG_SIZE;
 }
 
 int

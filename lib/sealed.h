@@ -51,6 +51,9 @@ uint64_t sealed_bytes_in(const struct sealed *s);
  */
 uint64_t sealed_size_bound(const struct sealed *s);
 
+/* An upper bound on the age header (and nonce) for ${nrecipients}. */
+uint64_t sealed_header_bound(size_t nrecipients);
+
 /* The size bound of a sealed file holding ${plaintext} more bytes. */
 uint64_t sealed_extra_bound(uint64_t plaintext);
 

@@ -84,10 +84,11 @@ int setw_add_store(struct setw *w, const char *name, const char *path,
 
 /*
  * Could an object of ${size} bytes at ${path} fit in an empty volume of
- * ${volume_size} bytes?  CM_EUSAGE naming it if not.
+ * ${volume_size} bytes encrypted to ${nrecipients}?  CM_EUSAGE naming it
+ * and the size needed if not.
  */
-int setw_check_fits(uint64_t volume_size, const char *path, uint64_t size,
-                    struct cm_err *err);
+int setw_check_fits(uint64_t volume_size, size_t nrecipients,
+                    const char *path, uint64_t size, struct cm_err *err);
 
 /*
  * Start an object: pick its volume (starting a new one if the current one
