@@ -275,20 +275,23 @@ object_bound(const struct tarw_entry *e)
 }
 
 int
-setw_check_fits(uint64_t volume_size, const char *path, uint64_t size,
-                struct cm_err *err)
+setw_check_fits(uint64_t volume_size, size_t nrecipients, const char *path,
+                uint64_t size, struct cm_err *err)
 {
     struct tarw_entry e;
+    uint64_t need;
 
     memset(&e, 0, sizeof e);
     e.path = path;
     e.kind = TARW_FILE;
     e.size = size;
-    if (sealed_extra_bound(0) + object_bound(&e) + (64 << 10) > volume_size)
+    need = sealed_header_bound(nrecipients) + object_bound(&e);
+    if (need > volume_size)
         return cm_fail(err, CM_EUSAGE,
-                       "--volume-size %" PRIu64 " is smaller than the "
-                       "largest object, %s (%" PRIu64 " bytes)",
-                       volume_size, path, size);
+                       "--volume-size %" PRIu64 " is too small for the "
+                       "largest object, %s (%" PRIu64 " bytes), which needs "
+                       "a volume of up to %" PRIu64 " bytes",
+                       volume_size, path, size, need);
     return 0;
 }
 
@@ -298,7 +301,8 @@ setw_object_begin(struct setw *w, const struct tarw_entry *e,
 {
     uint64_t need = object_bound(e);
 
-    if (setw_check_fits(w->opts.volume_size, e->path, e->size, err) == -1)
+    if (setw_check_fits(w->opts.volume_size, w->opts.recipients->n, e->path,
+                        e->size, err) == -1)
         return -1;
     if (w->vol != NULL && w->vol_objects > 0 &&
         sealed_size_bound(w->vol) + need > w->opts.volume_size &&
