@@ -11,6 +11,7 @@
 #include "age.h"
 #include "blockhash.h"
 #include "io.h"
+#include "readback.h"
 #include "zframe.h"
 
 
@@ -20,6 +21,7 @@ struct sealed {
     int finished;
     uint64_t header_len; /* the age header and nonce, written at create */
     struct blockhash *hash;
+    struct readback *rb;
     struct age_writer *age;
     struct zframe_writer *z;
 };
@@ -30,9 +32,15 @@ to_file(void *ctx, const void *p, size_t len, struct cm_err *err)
 {
     struct sealed *s = ctx;
 
-    if (blockhash_update(s->hash, p, len, err) == -1)
+    const uint64_t *crcs;
+    uint64_t n;
+
+    if (blockhash_update(s->hash, p, len, err) == -1 ||
+        io_write_all(s->fd, p, len, s->path, err) == -1)
         return -1;
-    return io_write_all(s->fd, p, len, s->path, err);
+    crcs = blockhash_crcs(s->hash, &n);
+    readback_wrote(s->rb, blockhash_bytes(s->hash), crcs, n);
+    return 0;
 }
 
 static int
@@ -64,7 +72,7 @@ sealed_create(const char *dir, const char *name,
         goto fail;
     s->fd = io_open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644,
                     err);
-    if (s->fd == -1)
+    if (s->fd == -1 || readback_start(s->fd, s->path, name, &s->rb, err) == -1)
         goto fail;
     if (age_writer_new(opts->recipients, opts->nrecipients, to_file, s,
                        &s->age, err) == -1 ||
@@ -125,7 +133,7 @@ sealed_size_bound(const struct sealed *s)
 }
 
 int
-sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
+sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs_out,
               struct cm_err *err)
 {
     struct manifest_file *f;
@@ -134,10 +142,17 @@ sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
     uint8_t whole[32];
     uint64_t nblocks;
 
+    const uint64_t *crcs;
+    uint64_t ncrcs;
+
     if (zframe_writer_finish(s->z, err) == -1 ||
         age_writer_finish(s->age, err) == -1 ||
         blockhash_final(s->hash, whole, err) == -1 ||
         io_fsync(s->fd, s->path, err) == -1)
+        return -1;
+    crcs = blockhash_crcs(s->hash, &ncrcs);
+    if (readback_finish(s->rb, blockhash_bytes(s->hash), crcs, ncrcs, err) ==
+        -1)
         return -1;
     if (io_close(s->fd, s->path, err) == -1) {
         s->fd = -1;
@@ -153,9 +168,11 @@ sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
                        s->path);
     memcpy(f->sha256, whole, 32);
     memcpy(f->blocks, blocks, nblocks * 32);
-    if ((*crcs = cm_calloc(nblocks, sizeof **crcs, err)) == NULL)
-        return -1;
-    memcpy(*crcs, blockhash_crcs(s->hash, &nblocks), nblocks * sizeof **crcs);
+    if (crcs_out != NULL) {
+        if ((*crcs_out = cm_calloc(nblocks, sizeof **crcs_out, err)) == NULL)
+            return -1;
+        memcpy(*crcs_out, crcs, nblocks * sizeof **crcs_out);
+    }
     s->finished = 1;
     return 0;
 }
@@ -166,6 +183,7 @@ sealed_free(struct sealed *s)
     if (s == NULL)
         return;
     zframe_writer_free(s->z);
+    readback_free(s->rb);
     age_writer_free(s->age);
     blockhash_free(s->hash);
     if (s->fd != -1)

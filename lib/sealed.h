@@ -5,6 +5,7 @@
  *
  *   bytes ──► zframe writer (worker threads) ──► age writer ──► blockhash
  *                                                            └► the file
+ *                                            read-back thread ◄┘
  */
 #ifndef SEALED_H
 #define SEALED_H
@@ -58,11 +59,13 @@ uint64_t sealed_header_bound(size_t nrecipients);
 uint64_t sealed_extra_bound(uint64_t plaintext);
 
 /*
- * Flush everything, fsync and close the file, and add its entry (size,
- * SHA-256, block hashes) to ${m}; *${crcs} gets the blocks' CRC-64 for the
- * read-back (caller frees).  After this, free keeps the file.
+ * Flush everything, fsync the file, finish reading it back from the medium
+ * (lib/readback: most of it was read back while writing), close it, and
+ * add its entry (size, SHA-256, block hashes) to ${m}.  If ${crcs_out} is
+ * not NULL it gets the blocks' CRC-64 (caller frees).  A read-back
+ * mismatch is CM_EIO.  After this, free keeps the file.
  */
-int sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs,
+int sealed_finish(struct sealed *s, struct manifest *m, uint64_t **crcs_out,
                   struct cm_err *err);
 
 /* Stop the pipeline; removes the file unless finished.  NULL-safe. */
