@@ -284,7 +284,8 @@ io_read_file(const char *path, size_t max, struct buf *out,
     int fd, rc = -1;
     ssize_t n;
 
-    fd = io_open(path, O_RDONLY | O_NOFOLLOW, 0, err);
+    /* O_NONBLOCK: a FIFO put where a file belongs must not hang us. */
+    fd = io_open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, err);
     if (fd == -1)
         return -1;
     if (fstat(fd, &st) == -1) {

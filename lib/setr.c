@@ -78,6 +78,7 @@ blocksrc_open(struct blocksrc *b, const char *dir,
               const struct manifest_file *f, struct cm_err *err)
 {
     size_t n = strlen(dir) + strlen(f->name) + 2;
+    struct stat st;
 
     memset(b, 0, sizeof *b);
     b->fd = -1;
@@ -88,9 +89,14 @@ blocksrc_open(struct blocksrc *b, const char *dir,
     for (int i = 0; i < CACHED_BLOCKS; i++)
         if ((b->cache[i].data = cm_malloc(MANIFEST_BLOCK_SIZE, err)) == NULL)
             goto fail;
-    b->fd = io_open(b->path, O_RDONLY | O_NOFOLLOW, 0, err);
+    /* O_NONBLOCK, then a regular file: a FIFO must not hang a restore. */
+    b->fd = io_open(b->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, err);
     if (b->fd == -1)
         goto fail;
+    if (fstat(b->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        cm_fail(err, CM_EFORMAT, "%s: not a regular file", b->path);
+        goto fail;
+    }
     return 0;
 fail:
     blocksrc_close(b);
