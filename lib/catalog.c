@@ -647,6 +647,8 @@ struct catalog_reader {
     int done;
     unsigned long lineno;
     uint64_t count;
+    int (*accept)(void *ctx, const char *line, size_t len);
+    void *accept_ctx;
 };
 
 /* The next line, without its newline, in [*line, *line + *len). */
@@ -805,6 +807,7 @@ catalog_reader_next(struct catalog_reader *r, struct catalog_entry *e,
     catalog_entry_free(e);
     if (r->done)
         return 0;
+again:
     got = next_raw_line(r, &line, &len, err);
     if (got == 0)
         return cm_fail(err, CM_EFORMAT, "%s: catalog ends without its trailer",
@@ -826,10 +829,24 @@ catalog_reader_next(struct catalog_reader *r, struct catalog_entry *e,
         r->done = 1;
         return 0;
     }
+    if (r->accept != NULL && !r->accept(r->accept_ctx, line, len)) {
+        r->count++;
+        goto again;
+    }
     if (catalog_entry_parse(line, len, r->lineno, e, err) == -1)
         return cm_err_prefix(err, "%s", r->path);
     r->count++;
     return 1;
+}
+
+void
+catalog_reader_set_prefilter(struct catalog_reader *r,
+                             int (*accept)(void *ctx, const char *line,
+                                           size_t len),
+                             void *ctx)
+{
+    r->accept = accept;
+    r->accept_ctx = ctx;
 }
 
 void

@@ -159,6 +159,18 @@ catalog_reader_header(const struct catalog_reader *r);
 int catalog_reader_next(struct catalog_reader *r, struct catalog_entry *e,
                         struct cm_err *err);
 
+/*
+ * From now on, skip without parsing every record line for which
+ * ${accept}(${ctx}, line, len) returns 0; it sees the raw JSON text of the
+ * line (without its newline).  Skipped lines still count for the trailer.
+ * For a caller that looks for a few records among millions and can tell
+ * candidates by a substring (cat).  NULL: parse every line.
+ */
+void catalog_reader_set_prefilter(struct catalog_reader *r,
+                                  int (*accept)(void *ctx, const char *line,
+                                                size_t len),
+                                  void *ctx);
+
 void catalog_reader_free(struct catalog_reader *r);
 
 #endif

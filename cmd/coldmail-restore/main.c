@@ -18,6 +18,13 @@ struct verb {
 static const struct verb verbs[] = {
     {"keygen", cmd_keygen, "create a decryption identity (age format)"},
     {"decrypt", cmd_decrypt, "decrypt any age file"},
+    {"ls", cmd_ls, "list what a set holds (path, size, date, from, subject)"},
+    {"cat", cmd_cat, "write one message or file of a set to standard output"},
+    {"restore", cmd_restore, "restore the stores (or a filtered part)"},
+    {"audit", cmd_audit, "check N random messages against the catalog"},
+    {"verify", cmd_verify, "check sets and their chain, without any key"},
+    {"repair", cmd_repair, "rebuild damaged blocks from parity, without "
+                           "any key"},
 };
 
 static void
