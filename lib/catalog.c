@@ -44,6 +44,7 @@ catalog_entry_free(struct catalog_entry *e)
     free(e->subject_raw.p);
     free(e->mbox_from);
     free(e->mbox_variant);
+    free(e->segments);
     catalog_entry_init(e);
 }
 
@@ -181,6 +182,26 @@ format_message_fields(const struct catalog_entry *e, json_t *o)
     return bad ? -1 : 0;
 }
 
+/* [["SETID",vol,off,len],...] */
+static json_t *
+segments_to_json(const struct catalog_entry *e)
+{
+    json_t *a = json_array();
+    char hex[2 * CATALOG_SET_ID_SIZE + 1];
+
+    for (size_t i = 0; a != NULL && i < e->nsegments; i++) {
+        const struct catalog_segment *g = &e->segments[i];
+        hex_encode(hex, g->set_id, CATALOG_SET_ID_SIZE);
+        if (json_array_append_new(
+                a, json_pack("[sIII]", hex, (json_int_t)g->vol,
+                             (json_int_t)g->off, (json_int_t)g->len)) == -1) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 static json_t *
 entry_to_json(const struct catalog_entry *e)
 {
@@ -217,6 +238,8 @@ entry_to_json(const struct catalog_entry *e)
         bad |= set_str(o, "mbox_from", e->mbox_from);
     }
     bad |= set_str(o, "mbox_variant", e->mbox_variant);
+    if (e->nsegments > 0)
+        bad |= json_object_set_new(o, "segments", segments_to_json(e));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -475,8 +498,67 @@ parse_location(const struct line_ctx *c, struct catalog_entry *e)
     if (e->off > INT64_MAX - e->len)
         return lbad(c, "len", "runs past any volume");
     if ((e->kind == CATALOG_FILE || e->kind == CATALOG_MESSAGE) &&
-        e->len != e->size)
+        e->len != e->size && e->nsegments == 0)
         return lbad(c, "len", "differs from size");
+    return 0;
+}
+
+static int
+parse_segment(const struct line_ctx *c, json_t *v, struct catalog_segment *g)
+{
+    json_t *n;
+
+    if (!json_is_array(v) || json_array_size(v) != 4 ||
+        !json_is_string(json_array_get(v, 0)) ||
+        hex_decode(g->set_id, CATALOG_SET_ID_SIZE,
+                   json_string_value(json_array_get(v, 0)),
+                   json_string_length(json_array_get(v, 0)), "segment",
+                   NULL) == -1)
+        return lbad(c, "segments", "holds a malformed segment");
+    for (size_t i = 1; i < 4; i++) {
+        n = json_array_get(v, i);
+        if (!json_is_integer(n) || json_integer_value(n) < 0)
+            return lbad(c, "segments", "holds a malformed segment");
+    }
+    if (json_integer_value(json_array_get(v, 1)) < 1 ||
+        json_integer_value(json_array_get(v, 1)) > 999999 ||
+        json_integer_value(json_array_get(v, 3)) < 1)
+        return lbad(c, "segments", "holds an empty segment or a bad volume");
+    g->vol = (uint32_t)json_integer_value(json_array_get(v, 1));
+    g->off = (uint64_t)json_integer_value(json_array_get(v, 2));
+    g->len = (uint64_t)json_integer_value(json_array_get(v, 3));
+    if (g->off > INT64_MAX - g->len)
+        return lbad(c, "segments", "holds a segment past any volume");
+    return 0;
+}
+
+/* "segments": only on a file record, adding up to its size. */
+static int
+parse_segments(const struct line_ctx *c, struct catalog_entry *e)
+{
+    json_t *a = json_object_get(c->o, "segments");
+    uint64_t total = 0;
+    size_t n;
+
+    if (a == NULL)
+        return 0;
+    n = json_is_array(a) ? json_array_size(a) : 0;
+    if (n == 0 || n > CATALOG_SEGMENTS_MAX)
+        return lbad(c, "segments", "is not a list of 1 to 8192 segments");
+    if (e->kind != CATALOG_FILE)
+        return lbad(c, "segments", "belongs to files only");
+    if ((e->segments = calloc(n, sizeof *e->segments)) == NULL)
+        return cm_fail(c->err, CM_EINTERNAL, "out of memory");
+    e->nsegments = n;
+    for (size_t i = 0; i < n; i++) {
+        if (parse_segment(c, json_array_get(a, i), &e->segments[i]) == -1)
+            return -1;
+        if (e->segments[i].len > e->size - total)
+            return lbad(c, "segments", "add up to more than the size");
+        total += e->segments[i].len;
+    }
+    if (total != e->size)
+        return lbad(c, "segments", "do not add up to the size");
     return 0;
 }
 
@@ -556,7 +638,7 @@ catalog_entry_parse(const char *line, size_t len, unsigned long lineno,
     if ((c.o = load_object(line, len, lineno, err)) == NULL)
         return -1;
     if (parse_common(&c, e) == -1 || parse_mbox(&c, e) == -1 ||
-        parse_location(&c, e) == -1 ||
+        parse_segments(&c, e) == -1 || parse_location(&c, e) == -1 ||
         (e->kind == CATALOG_MESSAGE && parse_message(&c, e) == -1))
         goto out;
     rc = 0;
@@ -657,7 +739,8 @@ next_raw_line(struct catalog_reader *r, const char **line, size_t *len,
               struct cm_err *err)
 {
     for (;;) {
-        uint8_t *start = r->pending.data + r->pos;
+        /* NULL + 0 is undefined: nothing was read yet. */
+        uint8_t *start = r->pending.data ? r->pending.data + r->pos : NULL;
         size_t avail = r->pending.len - r->pos;
         uint8_t *nl = avail ? memchr(start, '\n', avail) : NULL;
         long n;

@@ -20,12 +20,22 @@
 /* Longest catalog line read. */
 #define CATALOG_LINE_MAX (1u << 20)
 #define CATALOG_SET_ID_SIZE 16
+/* Most segments of one file (coldmail-format(5), "segments"). */
+#define CATALOG_SEGMENTS_MAX 8192
 
 enum catalog_kind {
     CATALOG_DIR,
     CATALOG_FILE,
     CATALOG_MESSAGE,
     CATALOG_SYMLINK,
+};
+
+/* A piece of a file stored in pieces: ${len} bytes at ${off} of volume
+ * ${vol}'s tar stream in set ${set_id}. */
+struct catalog_segment {
+    uint8_t set_id[CATALOG_SET_ID_SIZE];
+    uint32_t vol;
+    uint64_t off, len;
 };
 
 /* Raw bytes that may or may not be UTF-8 (paths, link targets). */
@@ -71,6 +81,14 @@ struct catalog_entry {
     uint64_t mbox_index, mbox_off;
     char *mbox_from;           /* the From_ line */
     char *mbox_variant;        /* on the mbox file's own line */
+
+    /* An mbox file of an incremental set stored in pieces: the file is
+     * their concatenation, in order (sizes adding up to size; sha256 is
+     * the whole file's).  set, vol, tar_off, off and len then describe
+     * the tar entry of this set holding only the pieces stored anew, and
+     * len need not be size.  NULL and 0 for every other record. */
+    struct catalog_segment *segments;
+    size_t nsegments;
 };
 
 struct catalog_header {

@@ -43,6 +43,8 @@ set_copy(struct chain_set *to, const struct chain_set *from, struct cm_err *err)
     *to = *from;
     to->name = to->where = to->medium = to->host = to->chain_break = NULL;
     to->key_id[sizeof to->key_id - 1] = '\0';
+    to->medium_id[sizeof to->medium_id - 1] = '\0';
+    to->previous_medium[sizeof to->previous_medium - 1] = '\0';
     if ((to->name = cm_strdup(from->name, err)) == NULL ||
         (to->where = cm_strdup(from->where ? from->where : "", err)) == NULL ||
         (to->medium = cm_strdup(from->medium ? from->medium : "-", err)) ==
@@ -413,6 +415,72 @@ note_duplicate(struct chain *c, size_t a, size_t b, const struct chain_row *r,
 }
 
 static int
+check_key(struct chain *c, const struct chain_row *r, struct cm_err *err)
+{
+    if (!r->set.unknown_key)
+        return 0;
+    return add_finding(c, CHAIN_UNKNOWN_KEY, 1, r, NULL, 0, err,
+                       "%s (sequence %" PRIu64 ") is signed by key %s, "
+                       "which is not the trusted key",
+                       r->set.name, r->set.sequence, r->set.key_id);
+}
+
+/* (run, sequence) of ${a} before that of ${b}? */
+static int
+older(const struct chain_row *a, size_t run, uint64_t sequence)
+{
+    return a->run < run || (a->run == run && a->set.sequence < sequence);
+}
+
+/*
+ * The newest set given that went to medium ${id} (by its MANIFEST), among
+ * one host's rows; NULL if none.
+ */
+static const struct chain_row *
+newest_on(const struct chain *c, size_t a, size_t b, const char *id)
+{
+    const struct chain_row *n = NULL;
+
+    for (size_t i = a; i < b; i++) {
+        const struct chain_row *q = &c->rows[i];
+        if (strcmp(q->set.medium_id, id) == 0 &&
+            (n == NULL || older(n, q->run, q->set.sequence)))
+            n = q;
+    }
+    return n;
+}
+
+/*
+ * Row ${i} says the set before it went to medium X: if X is known here and
+ * everything of it is older than that set, X was rolled back.  The latest
+ * such claim about X speaks for it.
+ */
+static int
+check_rollback(struct chain *c, size_t a, size_t b, size_t i,
+               struct cm_err *err)
+{
+    const struct chain_row *r = &c->rows[i], *n;
+    const char *x = r->set.previous_medium;
+    uint64_t want = r->set.sequence - 1;
+
+    if (*x == '\0' || r->set.sequence < 2 || r->set.chain_break != NULL)
+        return 0;
+    for (size_t j = i + 1; j < b; j++)
+        if (c->rows[j].link != CHAIN_LINK_DUPLICATE &&
+            strcmp(c->rows[j].set.previous_medium, x) == 0 &&
+            c->rows[j].set.chain_break == NULL)
+            return 0; /* a later claim about X */
+    if ((n = newest_on(c, a, b, x)) == NULL || !older(n, r->run, want))
+        return 0;
+    return add_finding(c, CHAIN_ROLLBACK, 1, r, n, 0, err,
+                       "medium %s (%s) rolled back: its newest set is "
+                       "sequence %" PRIu64 " (%s), but sequence %" PRIu64
+                       " was written to it (so says %s, sequence %" PRIu64 ")",
+                       n->set.medium, n->set.where, n->set.sequence,
+                       n->set.name, want, r->set.name, r->set.sequence);
+}
+
+static int
 check_host(struct chain *c, size_t a, size_t b, struct cm_err *err)
 {
     struct chain_row *prev = NULL;
@@ -424,12 +492,17 @@ check_host(struct chain *c, size_t a, size_t b, struct cm_err *err)
                 return -1;
             continue;
         }
-        if (link_row(c, a, b, i, prev == NULL, err) == -1)
+        if (link_row(c, a, b, i, prev == NULL, err) == -1 ||
+            check_key(c, r, err) == -1)
             return -1;
         if (prev != NULL && check_pair(c, prev, r, err) == -1)
             return -1;
         prev = r;
     }
+    for (size_t i = a; i < b; i++)
+        if (c->rows[i].link != CHAIN_LINK_DUPLICATE &&
+            check_rollback(c, a, b, i, err) == -1)
+            return -1;
     return 0;
 }
 
@@ -519,6 +592,8 @@ chain_kind_name(enum chain_kind k)
         [CHAIN_KEY_CHANGE] = "key-change",
         [CHAIN_BREAK] = "break",
         [CHAIN_DUPLICATE] = "duplicate",
+        [CHAIN_UNKNOWN_KEY] = "unknown-key",
+        [CHAIN_ROLLBACK] = "rollback",
     };
 
     return (size_t)k < CM_ARRAY_LEN(names) ? names[k] : "?";
@@ -551,6 +626,9 @@ link_text(const struct chain_row *r, char *out, size_t outlen)
     n = strlen(out);
     if (r->key_changed)
         snprintf(out + n, outlen - n, ", KEY CHANGE");
+    n = strlen(out);
+    if (r->set.unknown_key)
+        snprintf(out + n, outlen - n, ", UNKNOWN KEY");
 }
 
 static int

@@ -14,6 +14,11 @@
  *   restart      a later set starts over (previous none) without a
  *                recorded chain-break
  *   key change   consecutive sets of one host signed by different keys
+ *   unknown key  a set signed by another key than the trusted one
+ *   rollback     a medium presenting an older set as its newest: a set
+ *                says (previous-medium) that the set before it went to
+ *                medium X, and the sets given of medium X are all older
+ *                than that one (X is known by the sets of it given)
  *
  * and notes what is fine but worth saying: a recorded chain-break (the
  * pack host lost its state; a key change right there is a note too), and
@@ -51,9 +56,12 @@ struct chain_set {
     int has_previous;
     uint8_t previous[32];
     uint8_t manifest_sha256[32];
-    char key_id[17];         /* signer key id, 16 hex digits */
-    const char *chain_break; /* the recorded reason, or NULL */
-    int authentic;           /* its signature verified */
+    char key_id[17];          /* signer key id, 16 hex digits */
+    const char *chain_break;  /* the recorded reason, or NULL */
+    int authentic;            /* its signature verified */
+    int unknown_key;          /* a trusted key was given; not this one */
+    char medium_id[33];       /* the medium it went to (32 hex), or "" */
+    char previous_medium[33]; /* where the set before it went, or "" */
 };
 
 /* How a set hangs on its predecessor. */
@@ -86,6 +94,8 @@ enum chain_kind {
     CHAIN_KEY_CHANGE,
     CHAIN_BREAK,
     CHAIN_DUPLICATE,
+    CHAIN_UNKNOWN_KEY,
+    CHAIN_ROLLBACK,
 };
 
 struct chain_finding {
@@ -132,7 +142,8 @@ size_t chain_problems(const struct chain *c);
 const char *chain_link_name(enum chain_link l);
 
 /* "gap", "mismatch", "bad-sequence", "fork", "restart", "key-change",
- * "break", "duplicate" (as in the JSON report). */
+ * "break", "duplicate", "unknown-key", "rollback" (as in the JSON
+ * report). */
 const char *chain_kind_name(enum chain_kind k);
 
 /*
@@ -146,7 +157,7 @@ const char *chain_kind_name(enum chain_kind k);
  * at ...
  *
  * A problem in a row's link is in upper case there (MISMATCH), followed
- * by ", FORK" or ", KEY CHANGE" when those apply.
+ * by ", FORK", ", KEY CHANGE" or ", UNKNOWN KEY" when those apply.
  */
 int chain_format_text(const struct chain *c, struct buf *out,
                       struct cm_err *err);

@@ -700,7 +700,8 @@ create_temp(struct extract_file *f, struct cm_err *err)
             return -1;
         memcpy(f->tmp, TMP_PREFIX, sizeof TMP_PREFIX - 1);
         hex_encode(f->tmp + sizeof TMP_PREFIX - 1, r, sizeof r);
-        f->fd = openat(f->dir, f->tmp, flags, 0600);
+        if ((errno = io_fault_hook("open")) == 0)
+            f->fd = openat(f->dir, f->tmp, flags, 0600);
         if (f->fd >= 0) {
             f->mode = F_CREATE;
             return 0;
@@ -877,7 +878,8 @@ commit_created(struct extract_file *f, struct cm_err *err)
     f->fd = -1;
     if (io_close(fd, f->shown, err) == -1)
         return -1;
-    if (rename_noreplace(f->dir, f->tmp, f->leaf) == -1) {
+    if ((errno = io_fault_hook("rename")) != 0 ||
+        rename_noreplace(f->dir, f->tmp, f->leaf) == -1) {
         if (errno == EEXIST)
             return EXTRACT_CONFLICT;
         return cm_fail_errno(err, errno, "%s: cannot rename into place",

@@ -117,6 +117,19 @@ fault_check(enum io_kind kind)
 }
 
 int
+io_fault_hook(const char *kind)
+{
+    int fault;
+
+    for (enum io_kind k = 0; k < IO_KINDS; k++)
+        if (strcmp(kind, kind_names[k]) == 0) {
+            fault = fault_check(k);
+            return fault > 0 ? fault : 0;
+        }
+    return 0;
+}
+
+int
 io_open(const char *path, int flags, mode_t mode, struct cm_err *err)
 {
     return io_openat(AT_FDCWD, path, flags, mode, err);
@@ -128,7 +141,8 @@ io_openat(int dirfd, const char *name, int flags, mode_t mode,
 {
     int fd, fault = fault_check(IO_OPEN);
 
-    if (fault > 0) {
+    /* An injected EINTR is retried, as a real one is below. */
+    if (fault > 0 && fault != EINTR) {
         errno = fault;
         return cm_fail_errno(err, fault, "%s: cannot open", name);
     }

@@ -75,6 +75,14 @@ int io_read_file(const char *path, size_t max, struct buf *out,
 int io_write_file_excl(const char *path, const void *p, size_t len,
                        mode_t mode, struct cm_err *err);
 
+/*
+ * The fault-injection hook alone, for an open or a rename that io does not
+ * make itself (extract's temporaries and its rename that never replaces):
+ * counts a call of ${kind} ("open", "rename", ...) and returns the errno a
+ * test asks this call to fail with, or 0 (always 0 outside tests).
+ */
+int io_fault_hook(const char *kind);
+
 /* Is ${fd} a terminal?  (isatty, kept here so that tests can fake it.) */
 int io_isatty(int fd);
 

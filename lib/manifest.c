@@ -37,8 +37,12 @@ manifest_free(struct manifest *m)
     for (size_t i = 0; i < m->nfiles; i++) {
         free(m->files[i].name);
         free(m->files[i].blocks);
+        free(m->files[i].parity_of);
     }
     free(m->files);
+    for (size_t i = 0; i < m->nparts; i++)
+        free(m->parts[i].label);
+    free(m->parts);
     manifest_init(m);
 }
 
@@ -176,6 +180,78 @@ fail:
     return -1;
 }
 
+/* A medium label: 1 to 64 letters, digits, '.', '-', '_' (medium.h). */
+static int
+label_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' ||
+              s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+int
+manifest_add_part(struct manifest *m, const uint8_t medium_id[16],
+                  uint64_t volumes, const char *label, struct cm_err *err)
+{
+    struct manifest_part *grown;
+    char *copy;
+
+    if (m->nparts >= MANIFEST_PARTS_MAX)
+        return cm_fail(err, CM_EUSAGE, "more than %d parts",
+                       MANIFEST_PARTS_MAX);
+    if (!label_ok(label, strlen(label)))
+        return cm_fail(err, CM_EUSAGE, "bad medium label \"%s\"", label);
+    if ((copy = cm_strdup(label, err)) == NULL)
+        return -1;
+    grown = realloc(m->parts, (m->nparts + 1) * sizeof *grown);
+    if (grown == NULL) {
+        free(copy);
+        return cm_fail(err, CM_EINTERNAL, "out of memory");
+    }
+    m->parts = grown;
+    memcpy(grown[m->nparts].medium_id, medium_id, 16);
+    grown[m->nparts].volumes = volumes;
+    grown[m->nparts].label = copy;
+    m->nparts++;
+    return 0;
+}
+
+/* The volume number of "vol-NNNN.tar.zst.age" or its ".par", or 0. */
+static uint64_t
+volume_of(const char *name)
+{
+    uint64_t n = 0;
+    const char *p = name + 4;
+
+    if (strncmp(name, "vol-", 4) != 0)
+        return 0;
+    for (; *p >= '0' && *p <= '9' && n < UINT32_MAX; p++)
+        n = n * 10 + (uint64_t)(*p - '0');
+    if (strcmp(p, ".tar.zst.age") != 0 && strcmp(p, ".tar.zst.age.par") != 0)
+        return 0;
+    return n;
+}
+
+uint32_t
+manifest_file_part(const struct manifest *m, const char *name)
+{
+    uint64_t vol = volume_of(name), last = 0;
+
+    if (m->part == 0)
+        return 0;
+    for (size_t i = 0; vol > 0 && i < m->nparts; i++) {
+        last += m->parts[i].volumes;
+        if (vol <= last)
+            return (uint32_t)i + 1;
+    }
+    return m->part;
+}
+
 const struct manifest_file *
 manifest_find_file(const struct manifest *m, const char *name)
 {
@@ -183,6 +259,41 @@ manifest_find_file(const struct manifest *m, const char *name)
         if (strcmp(m->files[i].name, name) == 0)
             return &m->files[i];
     return NULL;
+}
+
+const struct manifest_file *
+manifest_parity_for(const struct manifest *m, const char *name)
+{
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (m->files[i].parity_of != NULL &&
+            strcmp(m->files[i].parity_of, name) == 0)
+            return &m->files[i];
+    return NULL;
+}
+
+int
+manifest_set_parity(struct manifest *m, struct manifest_file *f,
+                    const char *of, uint32_t k, uint32_t parity,
+                    uint64_t stripes, struct cm_err *err)
+{
+    const struct manifest_file *data = manifest_find_file(m, of);
+
+    if (data == NULL || data == f || data->parity_of != NULL ||
+        manifest_parity_for(m, of) != NULL)
+        return cm_fail(err, CM_EFORMAT,
+                       "%s: parity of \"%s\", which is not a listed file "
+                       "without parity",
+                       f->name, of);
+    if (k < 1 || parity < 1 || k > MANIFEST_PARITY_FRAGMENTS_MAX ||
+        parity > MANIFEST_PARITY_FRAGMENTS_MAX - k || stripes < 1)
+        return cm_fail(err, CM_EFORMAT, "%s: parity layout out of range",
+                       f->name);
+    if ((f->parity_of = cm_strdup(of, err)) == NULL)
+        return -1;
+    f->parity_k = k;
+    f->parity_m = parity;
+    f->parity_stripes = stripes;
+    return 0;
 }
 
 void
@@ -210,6 +321,10 @@ manifest_trusted_comment(const struct manifest *m, char *out, size_t outlen)
              "timestamp:%" PRId64 "\tfile:MANIFEST\tcoldmail-set:%s\t"
              "seq:%" PRIu64,
              m->created, id, m->sequence);
+    if (m->part > 0) {
+        size_t n = strlen(out);
+        snprintf(out + n, outlen - n, "\tpart:%" PRIu32, m->part);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -225,9 +340,35 @@ format_file(const struct manifest_file *f, struct buf *out,
     if (buf_printf(out, err, "file %s %" PRIu64 " %s\n", f->name, f->size,
                    hex) == -1)
         return -1;
+    if (f->parity_of != NULL &&
+        buf_printf(out, err, "parity-of %s %" PRIu32 " %" PRIu32 " %" PRIu64
+                             "\n",
+                   f->parity_of, f->parity_k, f->parity_m,
+                   f->parity_stripes) == -1)
+        return -1;
     for (uint64_t i = 0; i < f->nblocks; i++) {
         hex_encode(hex, f->blocks[i], 32);
         if (buf_printf(out, err, "block %" PRIu64 " %s\n", i, hex) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+format_parts(const struct manifest *m, struct buf *out, struct cm_err *err)
+{
+    char hex[33];
+
+    if (m->part == 0)
+        return 0;
+    if (buf_printf(out, err, "part %" PRIu32 "\n", m->part) == -1 ||
+        (m->last_part &&
+         buf_printf(out, err, "parts-total %" PRIu32 "\n", m->part) == -1))
+        return -1;
+    for (size_t i = 0; i < m->nparts; i++) {
+        hex_encode(hex, m->parts[i].medium_id, 16);
+        if (buf_printf(out, err, "part-medium %zu %s %" PRIu64 " %s\n", i + 1,
+                       hex, m->parts[i].volumes, m->parts[i].label) == -1)
             return -1;
     }
     return 0;
@@ -269,7 +410,7 @@ format_head(const struct manifest *m, struct buf *out, struct cm_err *err)
     manifest_set_id_hex(m->base, id);
     if (m->has_base && buf_printf(out, err, "base %s\n", id) == -1)
         return -1;
-    return 0;
+    return format_parts(m, out, err);
 }
 
 int
@@ -467,6 +608,93 @@ out:
     return rc;
 }
 
+/* "part-medium N MEDIUM_ID VOLUMES LABEL" for part ${n}. */
+static int
+parse_part_medium(struct cursor *c, struct manifest *m, uint64_t n,
+                  struct cm_err *err)
+{
+    const char *p = c->val, *end = c->val + c->val_len, *sp;
+    struct cursor field[3];
+    uint8_t id[16];
+    char label[65];
+    uint64_t num, vols;
+
+    for (int i = 0; i < 3; i++) {
+        sp = memchr(p, ' ', (size_t)(end - p));
+        if (sp == NULL)
+            return bad(c, err,
+                       "expected \"part-medium N MEDIUM_ID VOLUMES LABEL\"");
+        field[i] = *c;
+        field[i].val = p;
+        field[i].val_len = (size_t)(sp - p);
+        p = sp + 1;
+    }
+    if (value_u64(&field[0], &num, err) == -1 ||
+        value_hex(&field[1], id, sizeof id, err) == -1 ||
+        value_u64(&field[2], &vols, err) == -1)
+        return -1;
+    if (num != n)
+        return bad(c, err, "part-medium lines out of order");
+    if (!label_ok(p, (size_t)(end - p)))
+        return bad(c, err, "bad medium label");
+    memcpy(label, p, (size_t)(end - p));
+    label[end - p] = '\0';
+    for (size_t i = 0; i < m->nparts; i++)
+        if (memcmp(m->parts[i].medium_id, id, 16) == 0)
+            return bad(c, err, "two parts on one medium");
+    return manifest_add_part(m, id, vols, label, err);
+}
+
+static int
+parse_parts(struct cursor *c, struct manifest *m, struct cm_err *err)
+{
+    uint64_t part, total;
+    int r;
+
+    if ((r = optional(c, "part", err)) != 1)
+        return r;
+    if (value_u64(c, &part, err) == -1)
+        return -1;
+    if (part == 0 || part > MANIFEST_PARTS_MAX)
+        return bad(c, err, "part out of range");
+    m->part = (uint32_t)part;
+    if ((r = optional(c, "parts-total", err)) == -1 ||
+        (r == 1 && value_u64(c, &total, err) == -1))
+        return -1;
+    if (r == 1 && (total != part || part < 2))
+        return bad(c, err,
+                   "parts-total must be the number of this part, the last (2 "
+                   "or more)");
+    m->last_part = r;
+    for (uint64_t i = 1; i <= part; i++)
+        if (expect(c, "part-medium", err) == -1 ||
+            parse_part_medium(c, m, i, err) == -1)
+            return -1;
+    if (!m->has_medium_id ||
+        memcmp(m->parts[part - 1].medium_id, m->medium_id, 16) != 0)
+        return bad(c, err, "the part's medium is not the medium-id above");
+    return 0;
+}
+
+/* The parts hold the set's volumes so far, each once. */
+static int
+check_part_volumes(const struct cursor *c, const struct manifest *m,
+                   struct cm_err *err)
+{
+    uint64_t sum = 0;
+
+    if (m->part == 0)
+        return 0;
+    for (size_t i = 0; i < m->nparts; i++) {
+        if (m->parts[i].volumes > m->volumes - sum)
+            return bad(c, err, "the parts hold more volumes than \"volumes\"");
+        sum += m->parts[i].volumes;
+    }
+    if (sum != m->volumes)
+        return bad(c, err, "the parts do not hold all the volumes");
+    return 0;
+}
+
 static int
 parse_chain(struct cursor *c, struct manifest *m, struct cm_err *err)
 {
@@ -503,7 +731,7 @@ parse_chain(struct cursor *c, struct manifest *m, struct cm_err *err)
     m->has_base = r;
     if (m->has_base != (strcmp(m->kind, "incremental") == 0))
         return bad(c, err, "an incremental set needs a base, a full one none");
-    return 0;
+    return parse_parts(c, m, err);
 }
 
 static int
@@ -512,6 +740,7 @@ parse_lists(struct cursor *c, struct manifest *m, struct cm_err *err)
     int r;
 
     while ((r = optional(c, "store", err)) == 1) {
+        struct cm_err why = CM_ERR_INIT;
         char *text = NULL, *sp;
         if (value_text(c, &text, err) == -1)
             return -1;
@@ -521,8 +750,12 @@ parse_lists(struct cursor *c, struct manifest *m, struct cm_err *err)
             return bad(c, err, "store needs a name and a path");
         }
         *sp = '\0';
-        r = manifest_add_store(m, text, sp + 1, err);
+        /* manifest_add_store's CM_EUSAGE is for the pack's arguments; in
+         * a MANIFEST a bad store is malformed input. */
+        r = manifest_add_store(m, text, sp + 1, &why);
         free(text);
+        if (r == -1 && why.code == CM_EINTERNAL)
+            return cm_fail(err, CM_EINTERNAL, "%s", why.msg);
         if (r == -1)
             return bad(c, err, "bad store");
     }
@@ -578,7 +811,7 @@ parse_signer_and_counts(struct cursor *c, struct manifest *m,
     if (block_size != MANIFEST_BLOCK_SIZE)
         return bad(c, err, "unsupported block size");
     m->block_size = (uint32_t)block_size;
-    return 0;
+    return check_part_volumes(c, m, err);
 }
 
 /* "file NAME SIZE SHA256" */
@@ -642,10 +875,63 @@ parse_block_line(struct cursor *c, struct manifest_file *f, uint64_t want,
     return value_hex(&part, f->blocks[idx], 32, err);
 }
 
+/* A field of "parity-of NAME K M STRIPES": the text up to the next space
+ * (or the end), which *${p} moves past. */
+static int
+next_field(const struct cursor *c, const char **p, struct cursor *field,
+           struct cm_err *err)
+{
+    const char *end = c->val + c->val_len, *sp;
+
+    if (*p >= end)
+        return bad(c, err, "expected \"parity-of NAME K M STRIPES\"");
+    sp = memchr(*p, ' ', (size_t)(end - *p));
+    *field = *c;
+    field->val = *p;
+    field->val_len = (size_t)((sp ? sp : end) - *p);
+    *p = sp ? sp + 1 : end;
+    return 0;
+}
+
+static int
+parse_parity_line(struct cursor *c, struct manifest *m,
+                  struct manifest_file *f, struct cm_err *err)
+{
+    struct cm_err why = CM_ERR_INIT;
+    const char *p = c->val;
+    struct cursor name, field;
+    uint64_t v[3];
+    char of[64];
+
+    if (next_field(c, &p, &name, err) == -1)
+        return -1;
+    if (name.val_len == 0 || name.val_len >= sizeof of)
+        return bad(c, err, "bad parity-of file name");
+    memcpy(of, name.val, name.val_len);
+    of[name.val_len] = '\0';
+    for (int i = 0; i < 3; i++)
+        if (next_field(c, &p, &field, err) == -1 ||
+            value_u64(&field, &v[i], err) == -1)
+            return -1;
+    if (p != c->val + c->val_len)
+        return bad(c, err, "text after \"parity-of NAME K M STRIPES\"");
+    if (v[0] > MANIFEST_PARITY_FRAGMENTS_MAX ||
+        v[1] > MANIFEST_PARITY_FRAGMENTS_MAX)
+        return bad(c, err, "parity layout out of range");
+    if (manifest_set_parity(m, f, of, (uint32_t)v[0], (uint32_t)v[1], v[2],
+                            &why) == -1) {
+        if (why.code == CM_EINTERNAL)
+            return cm_fail(err, why.code, "%s", why.msg);
+        return bad(c, err, why.msg);
+    }
+    return 0;
+}
+
 static int
 parse_files(struct cursor *c, struct manifest *m, struct cm_err *err)
 {
     struct manifest_file *f = NULL;
+    int r;
 
     for (;;) {
         if (next_line(c, err) == -1)
@@ -655,6 +941,9 @@ parse_files(struct cursor *c, struct manifest *m, struct cm_err *err)
         if (!key_is(c, "file"))
             return bad(c, err, "expected \"file\" or \"end\"");
         if (parse_file_line(c, m, &f, err) == -1)
+            return -1;
+        if ((r = optional(c, "parity-of", err)) == -1 ||
+            (r == 1 && parse_parity_line(c, m, f, err) == -1))
             return -1;
         for (uint64_t i = 0; i < f->nblocks; i++)
             if (expect(c, "block", err) == -1 ||

@@ -27,6 +27,10 @@
 #define MANIFEST_STORES_MAX 256
 #define MANIFEST_TEXT_MAX 256 /* host, label, store names and paths */
 #define MANIFEST_SET_ID_SIZE 16
+/* k + m of a parity stripe at most (GF(2^8) Reed-Solomon). */
+#define MANIFEST_PARITY_FRAGMENTS_MAX 255
+/* Parts of a set that spans media, at most. */
+#define MANIFEST_PARTS_MAX 256
 
 struct manifest_file {
     char *name;            /* "vol-0001.tar.zst.age", ... */
@@ -34,11 +38,27 @@ struct manifest_file {
     uint8_t sha256[32];
     uint64_t nblocks;      /* ceil(size / block_size); 0 for an empty file */
     uint8_t (*blocks)[32]; /* SHA-256 of each block, nblocks of them */
+    /* A parity file (its "parity-of" line): the file it protects, listed
+     * before it, and the layout (parity.h); NULL for any other file. */
+    char *parity_of;
+    uint32_t parity_k, parity_m; /* data and parity blocks per stripe */
+    uint64_t parity_stripes;
 };
 
 struct manifest_store {
     char *name; /* top-level directory in the volumes */
     char *path; /* where it was on the pack host */
+};
+
+/*
+ * One part of a set that spans media (its "part-medium" line): the medium
+ * it went to and how many volumes it holds (the volumes are numbered
+ * across the parts, part 1 holding the first ones).
+ */
+struct manifest_part {
+    uint8_t medium_id[16];
+    uint64_t volumes;
+    char *label; /* the medium's label */
 };
 
 struct manifest {
@@ -59,6 +79,14 @@ struct manifest {
     char *kind;          /* "full" or "incremental" */
     int has_base;
     uint8_t base[MANIFEST_SET_ID_SIZE];
+    /* Spanning: this MANIFEST is part ${part} (from 1) of a set written
+     * across media, listing the files of parts 1..part; 0 for a set on
+     * one medium.  last_part: its "parts-total" line (the set ends here,
+     * with its catalog). */
+    uint32_t part;
+    int last_part;
+    struct manifest_part *parts; /* parts 1..part, nparts == part */
+    size_t nparts;
     char **recipients;   /* "age1..." */
     size_t nrecipients;
     struct manifest_store *stores;
@@ -101,6 +129,34 @@ int manifest_set_text(char **field, const char *value, const char *what,
 /* The file entry called ${name}, or NULL. */
 const struct manifest_file *manifest_find_file(const struct manifest *m,
                                                const char *name);
+
+/*
+ * Mark ${f} (just added) as the parity of the listed file ${of} with the
+ * given layout.  CM_EFORMAT if ${of} is not listed, is a parity file or
+ * already has one, or the numbers are out of range (k, m >= 1, k + m <=
+ * MANIFEST_PARITY_FRAGMENTS_MAX, stripes >= 1).
+ */
+int manifest_set_parity(struct manifest *m, struct manifest_file *f,
+                        const char *of, uint32_t k, uint32_t parity,
+                        uint64_t stripes, struct cm_err *err);
+
+/* The parity file protecting the file ${name}, or NULL. */
+const struct manifest_file *manifest_parity_for(const struct manifest *m,
+                                                const char *name);
+
+/*
+ * Add part ${m->nparts + 1} of a set that spans media (the label copied,
+ * checked as a medium label).  CM_EUSAGE, CM_EINTERNAL.
+ */
+int manifest_add_part(struct manifest *m, const uint8_t medium_id[16],
+                      uint64_t volumes, const char *label, struct cm_err *err);
+
+/*
+ * The part of a spanning set that holds the listed file ${name}: for a
+ * volume "vol-NNNN.tar.zst.age" and its parity file, the part whose volumes
+ * include NNNN; for any other file, ${m->part}.  0 if ${m} is not a part.
+ */
+uint32_t manifest_file_part(const struct manifest *m, const char *name);
 
 /* The MANIFEST text of ${m}, appended to ${out}. */
 int manifest_format(const struct manifest *m, struct buf *out,

@@ -9,9 +9,10 @@
  * fails at once with the same message instead of being retried.
  *
  * An object whose record names another set as its holder (an incremental
- * set's unchanged objects) is read from that set, looked for beside the
- * given one (a directory in the same parent whose MANIFEST has that set
- * id), opened with the same options.
+ * set's unchanged objects) is read from that set, one of the set's base
+ * chain, found and checked as holders.h says; a file stored in segments
+ * (an mbox file of an incremental set) is read piece by piece, from
+ * whichever sets hold them, and checked whole.
  */
 #ifndef OBJREAD_H
 #define OBJREAD_H
@@ -25,9 +26,6 @@
 
 /* Content bytes handed to the sink at once, at most. */
 #define OBJREAD_CHUNK (1u << 20)
-
-/* Sets besides the first kept open for holders. */
-#define OBJREAD_HOLDERS_MAX 8
 
 /* Returns of objread_copy(). */
 #define OBJREAD_LOST (-1)        /* could not be read whole */
@@ -65,7 +63,8 @@ int objread_readahead(struct objread *r, struct cm_err *err);
  * ${err} saying why, without naming the object (CM_EAUTH: a block or
  * chunk does not authenticate; CM_EFORMAT: a bad frame, a range outside
  * its volume, a record without a place or whose length is not its size;
- * CM_EIO: a volume or holder set missing or unreadable; CM_EINTERNAL);
+ * CM_EIO: a volume or holder set missing or unreadable; CM_EAUTH: a
+ * holder refused, not in the set's base chain; CM_EINTERNAL);
  * OBJREAD_MISMATCH (CM_EAUTH) when it was read whole, every piece already
  * given to the sink, but its SHA-256 is not the catalog's; or
  * OBJREAD_SINK_FAILED with the sink's error.  The reader stays usable

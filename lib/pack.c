@@ -1,5 +1,6 @@
 #include "pack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -22,14 +23,17 @@
 #include "medium.h"
 #include "mediumscan.h"
 #include "packobj.h"
+#include "packspan.h"
 #include "io.h"
 #include "maildir.h"
 #include "mbox.h"
 #include "mh.h"
 #include "msghdr.h"
 #include "selfrestore.h"
+#include "setr.h"
 #include "setw.h"
 #include "state.h"
+#include "tape.h"
 #include "walk.h"
 #include "when.h"
 
@@ -312,6 +316,103 @@ note_sequence(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
     return 0;
 }
 
+/*
+ * Does the MANIFEST of ${dir} say, in its first lines, that it is set
+ * ${sequence} of ${host}?  (A cheap look before a full check.)
+ */
+static int
+claims(const char *dir, const char *host, uint64_t sequence)
+{
+    char path[4200], head[1024], want[128];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/MANIFEST", dir);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+        return 0;
+    n = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    head[n] = '\0';
+    snprintf(want, sizeof want, "\nhost %s\n", host);
+    if (strstr(head, want) == NULL)
+        return 0;
+    snprintf(want, sizeof want, "\nsequence %llu\n",
+             (unsigned long long)sequence);
+    return strstr(head, want) != NULL;
+}
+
+/*
+ * ${dir} holds the set that follows the state's newest one (${head}),
+ * signed with our key: record it, and forget the medium's listing (it
+ * does not describe that set).  1 if so, 0 if not, -1.
+ */
+static int
+adopt(struct packer *p, const struct plan *pl,
+      const struct state_chain_head *head, const char *dir, struct cm_err *err)
+{
+    struct minisig_pubkey pk;
+    struct setr_opts so = {&pk, NULL};
+    const struct manifest *m;
+    struct setr *r = NULL;
+    int rc = 0;
+
+    minisig_seckey_pubkey(p->o->signer, &pk);
+    if (setr_open(dir, &so, &r, err) == -1) {
+        cm_err_clear(err); /* not ours after all: the chain goes on */
+        return 0;
+    }
+    m = setr_manifest(r);
+    if (m->has_previous &&
+        memcmp(m->previous, head->manifest_sha256, 32) == 0) {
+        packobj_warn(p, dir,
+                     "a set the state had not recorded (an interrupted run "
+                     "committed it); recorded now, and this medium's next "
+                     "set is a full one");
+        rc = state_set_import(p->state, m, setr_manifest_sha256(r), dir,
+                              pl->medium_id, 0, err) == -1 ||
+                     state_forget_listing(p->state, pl->medium_id, err) == -1
+                 ? -1
+                 : 1;
+    }
+    setr_close(r);
+    return rc;
+}
+
+/*
+ * A run killed between renaming its set into place and recording it
+ * leaves a set the state does not know: take it into the chain, lest the
+ * next set claim its sequence.
+ */
+static int
+adopt_orphan(struct packer *p, const struct plan *pl,
+             struct state_chain_head *head, struct cm_err *err)
+{
+    const char *medium = p->o->medium_dir;
+    char dir[4200];
+    struct dirent *de;
+    DIR *d;
+    int r = 0;
+
+    if (head->sequence == 0 || !head->has_manifest ||
+        (d = opendir(medium)) == NULL)
+        return 0;
+    while (r == 0 && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "coldmail-", 9) != 0 ||
+            (n > 11 && strcmp(de->d_name + n - 11, ".incomplete") == 0))
+            continue;
+        snprintf(dir, sizeof dir, "%s/%s", medium, de->d_name);
+        if (claims(dir, pl->host, head->sequence + 1))
+            r = adopt(p, pl, head, dir, err);
+    }
+    closedir(d);
+    if (r == 1)
+        r = state_chain_head(p->state, head, err);
+    return r;
+}
+
 /* The chain link: after the newest set this host wrote, anywhere. */
 static int
 plan_chain(struct packer *p, struct plan *pl, struct cm_err *err)
@@ -319,7 +420,8 @@ plan_chain(struct packer *p, struct plan *pl, struct cm_err *err)
     struct state_chain_head head;
     struct highest h = {pl->host, 0};
 
-    if (state_chain_head(p->state, &head, err) == -1)
+    if (state_chain_head(p->state, &head, err) == -1 ||
+        adopt_orphan(p, pl, &head, err) == -1)
         return -1;
     if (head.sequence > 0) {
         pl->sequence = head.sequence + 1;
@@ -393,6 +495,35 @@ plan_kind(struct packer *p, struct plan *pl, struct cm_err *err)
     return manifest_set_id_parse(base.set_id, pl->base, err);
 }
 
+/* A tape set: full, on no labelled medium (tape.h). */
+static int
+plan_tape(struct packer *p, struct plan *pl, struct cm_err *err)
+{
+    const char *label = p->o->tape_label;
+
+    if (label != NULL && medium_label_check(label, err) == -1)
+        return cm_err_prefix(err, "--tape-label");
+    snprintf(pl->label.label, sizeof pl->label.label, "%s",
+             label != NULL ? label : "");
+    return 0;
+}
+
+/* The stream is complete once the spool's set directory is empty. */
+static int
+finish_tape(struct packer *p, struct tape *tape, struct setw_result *wr,
+            struct cm_err *err)
+{
+    if (tape_close(tape, err) == -1)
+        return -1;
+    if (rmdir(wr->set_dir) == -1)
+        packobj_warn(p, wr->set_dir, "cannot remove the spooled set directory");
+    snprintf(wr->set_dir, sizeof wr->set_dir, "tape:%s/%s",
+             strcmp(p->o->tape, TAPE_STDIO) == 0 ? "stdout" : p->o->tape,
+             wr->set_name);
+    p->res->tape_bytes = tape_bytes(tape);
+    return 0;
+}
+
 static void
 setw_options(const struct packer *p, const struct plan *pl,
              struct setw_opts *wo)
@@ -427,8 +558,9 @@ record_set(struct packer *p, const struct plan *pl,
            const struct setw_result *wr, struct cm_err *err)
 {
     if (state_pack_commit(p->state, setw_manifest(p->w), wr->manifest_sha256,
-                          wr->set_dir, pl->medium_id, wr->bytes_written,
-                          err) == -1)
+                          wr->set_dir,
+                          pl->medium_id[0] != '\0' ? pl->medium_id : NULL,
+                          wr->bytes_written, err) == -1)
         return cm_err_prefix(err,
                              "the set %s is complete, but the state was not "
                              "updated",
@@ -436,9 +568,27 @@ record_set(struct packer *p, const struct plan *pl,
     return 0;
 }
 
+/*
+ * A set across media is recorded on its last medium, whose next set is a
+ * full one: an incremental set there would point into volumes on other
+ * media.
+ */
+static int
+record_spanning(struct packer *p, struct plan *pl, const struct setw_result *wr,
+                struct cm_err *err)
+{
+    const struct manifest *m = setw_manifest(p->w);
+
+    medium_id_hex(m->medium_id, pl->medium_id);
+    snprintf(p->res->medium, sizeof p->res->medium, "%s", m->medium);
+    if (record_set(p, pl, wr, err) == -1)
+        return -1;
+    return state_forget_listing(p->state, pl->medium_id, err);
+}
+
 /* Pass 2: write the set and commit it. */
 static int
-write_set(struct packer *p, const struct store *s, size_t n,
+write_set(struct packer *p, const struct store *s, size_t n, struct tape *tape,
           struct cm_err *err)
 {
     struct plan pl;
@@ -447,12 +597,24 @@ write_set(struct packer *p, const struct store *s, size_t n,
 
     memset(&pl, 0, sizeof pl);
     host_name(p->o, pl.host, sizeof pl.host);
-    if (ensure_label(p, &pl, err) == -1 || plan_chain(p, &pl, err) == -1 ||
-        plan_kind(p, &pl, err) == -1)
+    if ((tape != NULL ? plan_tape(p, &pl, err) : ensure_label(p, &pl, err)) ==
+            -1 ||
+        plan_chain(p, &pl, err) == -1 ||
+        (tape == NULL && plan_kind(p, &pl, err) == -1))
         return -1;
     p->incremental = pl.incremental;
     snprintf(p->medium_id, sizeof p->medium_id, "%s", pl.medium_id);
     setw_options(p, &pl, &wo);
+    if (tape != NULL) {
+        wo.has_medium_id = 0;
+        wo.on_file = tape_setw_file;
+        wo.on_file_ctx = tape;
+    } else if (!pl.incremental &&
+               (p->o->next_medium != NULL || p->o->interactive)) {
+        wo.next_medium = packspan_next;
+        wo.next_medium_ctx = p;
+        wo.spool_dir = p->o->spool_dir;
+    }
     if (state_pack_begin(p->state, err) == -1 ||
         setw_begin(&wo, &p->w, err) == -1)
         return -1;
@@ -467,7 +629,8 @@ write_set(struct packer *p, const struct store *s, size_t n,
     if (pl.incremental)
         manifest_set_id_hex(pl.base, p->res->base_set);
     p->prog.objects_done = p->prog.bytes_done = 0;
-    if (walk_all(p, s, n, err) == -1 || setw_commit(p->w, &wr, err) == -1)
+    if (walk_all(p, s, n, err) == -1 || setw_commit(p->w, &wr, err) == -1 ||
+        (tape != NULL && finish_tape(p, tape, &wr, err) == -1))
         return -1;
     snprintf(p->res->set_dir, sizeof p->res->set_dir, "%s", wr.set_dir);
     snprintf(p->res->kind, sizeof p->res->kind, "%s",
@@ -477,6 +640,9 @@ write_set(struct packer *p, const struct store *s, size_t n,
     p->res->volumes = wr.volumes;
     p->res->bytes_written = wr.bytes_written;
     p->res->verified = 1;
+    p->res->parts = wr.parts;
+    if (wr.parts > 1)
+        return record_spanning(p, &pl, &wr, err);
     return record_set(p, &pl, &wr, err);
 }
 
@@ -487,10 +653,15 @@ carry_tools(struct packer *p)
 {
     struct cm_err err = CM_ERR_INIT;
     struct selfrestore_result sr;
-    char why[1200];
+    char why[1200], medium[4096];
+    char *slash;
 
-    if (selfrestore_update(p->o->medium_dir, p->o->signer, &sr, &err) ==
-        -1) {
+    /* A set across media: the last one is still mounted. */
+    snprintf(medium, sizeof medium, "%s", p->o->medium_dir);
+    if (p->res->parts > 1 && (slash = strrchr(p->res->set_dir, '/')) != NULL)
+        snprintf(medium, sizeof medium, "%.*s", (int)(slash - p->res->set_dir),
+                 p->res->set_dir);
+    if (selfrestore_update(medium, p->o->signer, &sr, &err) == -1) {
         packobj_warn(p, SELFRESTORE_DIR, err.msg);
         return;
     }
@@ -550,6 +721,7 @@ pack_run(const struct pack_opts *o, struct pack_result *res,
     struct packer p;
     struct store *stores = NULL;
     struct state *st = NULL;
+    struct tape *tape = NULL;
     double t0 = seconds_now();
     size_t n = 0;
     int rc = -1;
@@ -573,14 +745,29 @@ pack_run(const struct pack_opts *o, struct pack_result *res,
     if (!o->dry_run &&
         setw_clean_incomplete(o->medium_dir, note_cleaned, &p, err) == -1)
         goto out;
-    if (!o->dry_run && write_set(&p, stores, n, err) == -1)
+    if (!o->dry_run && o->tape != NULL &&
+        tape_open(o->tape, o->block_size, &tape, err) == -1)
         goto out;
-    if (!o->dry_run)
+    if (!o->dry_run && write_set(&p, stores, n, tape, err) == -1) {
+        if (err->code == CM_ENOSPC && tape == NULL && p.incremental)
+            cm_err_prefix(err, "the medium is full (an incremental set "
+                               "builds on this medium's sets and does not "
+                               "span media: --full writes a full set, "
+                               "which can)");
+        else if (err->code == CM_ENOSPC && tape == NULL &&
+                 o->next_medium == NULL && !o->interactive)
+            cm_err_prefix(err, "the medium is full (to go on on another "
+                               "medium, give --next-medium CMD, or run "
+                               "at a terminal)");
+        goto out;
+    }
+    if (!o->dry_run && tape == NULL)
         carry_tools(&p);
     rc = 0;
 out:
     res->seconds = seconds_now() - t0;
     packer_free(&p);
+    tape_free(tape);
     state_close(st);
     free(stores);
     return rc;

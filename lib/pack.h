@@ -43,9 +43,27 @@ struct pack_opts {
     int full;                    /* never incremental */
     int max_chain;               /* incrementals before a new full set */
     uint64_t volume_size;
+    unsigned parity_percent;     /* parity per volume (parity.h); 0: none */
     int level;
     int threads;
     int dry_run;
+    /* Tape (tape.h): write the set as one tar stream to ${tape} ("-":
+     * standard output) in writes of ${block_size} bytes; medium_dir is
+     * then the spool directory, which holds about one volume at a time.
+     * A tape set is always full and goes to no labelled medium: its
+     * MANIFEST "medium" line is ${tape_label} (or none if NULL), and it
+     * is recorded in the state's chain like any other. */
+    const char *tape;
+    size_t block_size;
+    const char *tape_label;
+    /* Spanning media (setw.h): when the medium is full, the next one is
+     * the directory ${next_medium} (a shell command) prints, or with
+     * ${interactive} the one the operator mounts when asked; the catalog
+     * then waits in ${spool_dir} until the last part.  Neither: a full
+     * medium fails the run (CM_ENOSPC) and nothing is committed. */
+    const char *next_medium;
+    int interactive;
+    const char *spool_dir;
     /* Called now and then; may be NULL. */
     void (*progress)(void *ctx, const struct pack_progress *p);
     /* Things skipped or changed ("x: device node, skipped"); may be NULL. */
@@ -80,6 +98,8 @@ struct pack_result {
     char largest_path[4096];
     double seconds;
     int verified;          /* every file read back and matched */
+    uint64_t tape_bytes;   /* with opts.tape: bytes of the stream */
+    uint32_t parts;        /* media the set spans; set_dir is the last's */
 };
 
 /*

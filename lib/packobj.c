@@ -45,6 +45,12 @@ owner_name(struct packobj_owner *cache, uint32_t id, int is_group)
     return cache[slot].name[0] ? cache[slot].name : NULL;
 }
 
+const char *
+packobj_owner_name(struct packer *p, uint32_t id, int is_group)
+{
+    return owner_name(is_group ? p->groups : p->users, id, is_group);
+}
+
 /* Tell the caller "${path}: ${why}". */
 void
 packobj_warn(struct packer *p, const char *path, const char *why)
@@ -70,9 +76,9 @@ packobj_set_path(struct packer *p, const char *relpath, struct cm_err *err)
     return buf_cstr(&p->path, err) == NULL ? -1 : 0;
 }
 
-static void
-fill_common(struct packer *p, struct catalog_entry *ce, struct tarw_entry *te,
-            const struct stat *st)
+void
+packobj_fill_common(struct packer *p, struct catalog_entry *ce,
+                    struct tarw_entry *te, const struct stat *st)
 {
     te->path = (const char *)p->path.data;
     te->mode = st->st_mode & 07777;
@@ -89,10 +95,9 @@ fill_common(struct packer *p, struct catalog_entry *ce, struct tarw_entry *te,
     ce->gid = te->gid;
 }
 
-/* Copy what the tar entry and catalog entry share, and the placement. */
-static int
-finish_entry(struct catalog_entry *ce, const struct tarw_entry *te,
-             const struct setw_place *place, struct cm_err *err)
+int
+packobj_finish_entry(struct catalog_entry *ce, const struct tarw_entry *te,
+                     const struct setw_place *place, struct cm_err *err)
 {
     if (catalog_bytes_set(&ce->path, te->path, strlen(te->path), err) == -1)
         return -1;
@@ -130,10 +135,10 @@ packobj_add_dir(struct packer *p, const struct walk_entry *e, struct cm_err *err
     memset(&te, 0, sizeof te);
     te.kind = TARW_DIR;
     ce.kind = CATALOG_DIR;
-    fill_common(p, &ce, &te, &e->st);
+    packobj_fill_common(p, &ce, &te, &e->st);
     if (setw_object_begin(p->w, &te, &place, err) == -1 ||
         setw_object_end(p->w, err) == -1 ||
-        finish_entry(&ce, &te, &place, err) == -1 ||
+        packobj_finish_entry(&ce, &te, &place, err) == -1 ||
         setw_catalog_add(p->w, &ce, err) == -1)
         goto out;
     p->res->dirs++;
@@ -157,10 +162,10 @@ packobj_add_symlink(struct packer *p, const struct walk_entry *e, struct cm_err 
     te.kind = TARW_SYMLINK;
     te.link = e->link;
     ce.kind = CATALOG_SYMLINK;
-    fill_common(p, &ce, &te, &e->st);
+    packobj_fill_common(p, &ce, &te, &e->st);
     if (setw_object_begin(p->w, &te, &place, err) == -1 ||
         setw_object_end(p->w, err) == -1 ||
-        finish_entry(&ce, &te, &place, err) == -1 ||
+        packobj_finish_entry(&ce, &te, &place, err) == -1 ||
         catalog_bytes_set(&ce.link, e->link, strlen(e->link), err) == -1 ||
         setw_catalog_add(p->w, &ce, err) == -1)
         goto out;
@@ -324,6 +329,7 @@ struct mbox_ctx {
     const struct catalog_entry *file; /* the mbox file's own entry */
     uint64_t data_off;
     int fd;
+    struct packmbox_recs recs; /* for the listing (packmbox.c) */
 };
 
 static int
@@ -340,6 +346,44 @@ mbox_peek(void *ctx, void *buf, size_t len, uint64_t off, struct cm_err *err)
     return 0;
 }
 
+int
+packobj_mbox_entry(const struct catalog_entry *f, const struct mbox_message *mm,
+                   struct catalog_entry *ce, struct cm_err *err)
+{
+    ce->kind = CATALOG_MESSAGE;
+    ce->mode = f->mode;
+    ce->mtime = f->mtime;
+    ce->mtime_ns = f->mtime_ns;
+    ce->uid = f->uid;
+    ce->gid = f->gid;
+    ce->size = mm->len;
+    ce->has_sha256 = 1;
+    memcpy(ce->sha256, mm->sha256, 32);
+    ce->len = mm->len;
+    ce->in_mbox = 1;
+    ce->mbox_index = mm->index;
+    ce->mbox_off = mm->off;
+    if (catalog_bytes_set(&ce->path, f->path.p, f->path.len, err) == -1 ||
+        dup_field(&ce->user, f->user, err) == -1 ||
+        dup_field(&ce->group, f->group, err) == -1 ||
+        dup_field(&ce->store, "mbox", err) == -1 ||
+        dup_field(&ce->folder, f->folder, err) == -1 ||
+        dup_field(&ce->mbox_from, mm->from_line, err) == -1)
+        return -1;
+    return copy_headers(ce, mm->hdr, err);
+}
+
+int
+packobj_add_mbox_message(struct packer *p, struct catalog_entry *ce,
+                         struct cm_err *err)
+{
+    if (setw_catalog_add(p->w, ce, err) == -1 ||
+        packobj_stage_mbox_message(p, ce->path.p, ce->mbox_index, err) == -1)
+        return -1;
+    p->res->messages++;
+    return 0;
+}
+
 static int
 mbox_message(void *ctx, const struct mbox_message *mm, struct cm_err *err)
 {
@@ -349,33 +393,14 @@ mbox_message(void *ctx, const struct mbox_message *mm, struct cm_err *err)
     int rc = -1;
 
     catalog_entry_init(&ce);
-    ce.kind = CATALOG_MESSAGE;
-    ce.mode = f->mode;
-    ce.mtime = f->mtime;
-    ce.mtime_ns = f->mtime_ns;
-    ce.uid = f->uid;
-    ce.gid = f->gid;
-    ce.size = mm->len;
-    ce.has_sha256 = 1;
-    memcpy(ce.sha256, mm->sha256, 32);
+    if (packobj_mbox_entry(f, mm, &ce, err) == -1)
+        goto out;
     ce.vol = f->vol;
     ce.tar_off = f->tar_off;
     ce.off = m->data_off + mm->off;
-    ce.len = mm->len;
-    ce.in_mbox = 1;
-    ce.mbox_index = mm->index;
-    ce.mbox_off = mm->off;
-    if (catalog_bytes_set(&ce.path, f->path.p, f->path.len, err) == -1 ||
-        dup_field(&ce.user, f->user, err) == -1 ||
-        dup_field(&ce.group, f->group, err) == -1 ||
-        dup_field(&ce.store, "mbox", err) == -1 ||
-        dup_field(&ce.folder, f->folder, err) == -1 ||
-        dup_field(&ce.mbox_from, mm->from_line, err) == -1 ||
-        copy_headers(&ce, mm->hdr, err) == -1 ||
-        setw_catalog_add(m->p->w, &ce, err) == -1 ||
-        packobj_stage_mbox_message(m->p, f->path.p, mm->index, err) == -1)
+    if (packobj_add_mbox_message(m->p, &ce, err) == -1 ||
+        packmbox_recs_add(&m->recs, mm, err) == -1)
         goto out;
-    m->p->res->messages++;
     rc = 0;
 out:
     catalog_entry_free(&ce);
@@ -385,8 +410,9 @@ out:
 /* ------------------------------------------------------------------ */
 /* Regular files: plain files, message files, mbox files               */
 
-static int
-open_source(int dirfd, const char *name, const char *path, struct cm_err *err)
+int
+packobj_open_source(int dirfd, const char *name, const char *path,
+                    struct cm_err *err)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
 
@@ -420,7 +446,7 @@ find_moved(struct packer *p, const struct walk_entry *e, char **name,
     if (r <= 0)
         return r == 0 ? -2 : -1;
     snprintf(full, sizeof full, "%s/%s", folder, found);
-    fd = open_source(AT_FDCWD, full, full, err);
+    fd = packobj_open_source(AT_FDCWD, full, full, err);
     slash = strchr(found, '/');
     if (fd >= 0 && slash != NULL) {
         *subdir = strndup(found, (size_t)(slash - found));
@@ -515,7 +541,8 @@ open_job(struct packer *p, struct file_job *j, char **moved_name,
 {
     const struct walk_entry *e = j->e;
 
-    j->fd = open_source(e->dirfd, e->name, (const char *)p->path.data, err);
+    j->fd =
+        packobj_open_source(e->dirfd, e->name, (const char *)p->path.data, err);
     if (j->fd == -1 && err->sys_errno == ENOENT &&
         e->kind == WALK_MESSAGE && e->store == WALK_STORE_MAILDIR) {
         cm_err_clear(err);
@@ -629,12 +656,15 @@ packobj_add_file(struct packer *p, const struct walk_entry *e, struct cm_err *er
     }
     j.te.kind = TARW_FILE;
     j.te.size = (uint64_t)j.st.st_size;
-    fill_common(p, &j.ce, &j.te, &j.st);
+    packobj_fill_common(p, &j.ce, &j.te, &j.st);
     if (setw_object_begin(p->w, &j.te, &j.place, err) == -1 ||
-        finish_entry(&j.ce, &j.te, &j.place, err) == -1)
+        packobj_finish_entry(&j.ce, &j.te, &j.place, err) == -1)
         goto out;
     if (e->kind == WALK_MBOX) {
-        j.mctx = (struct mbox_ctx){p, &j.ce, j.place.data_off, j.fd};
+        j.mctx.p = p;
+        j.mctx.file = &j.ce;
+        j.mctx.data_off = j.place.data_off;
+        j.mctx.fd = j.fd;
         if (dup_field(&j.ce.folder, e->folder, err) == -1 ||
             mbox_scanner_new(j.te.size, mbox_peek, &j.mctx, mbox_message,
                              &j.mctx, &j.mbox, err) == -1)
@@ -645,6 +675,9 @@ packobj_add_file(struct packer *p, const struct walk_entry *e, struct cm_err *er
         (j.mbox != NULL && mbox_scanner_finish(j.mbox, err) == -1) ||
         setw_object_end(p->w, err) == -1 || catalog_file(p, &j, err) == -1)
         goto out;
+    if (j.mbox != NULL &&
+        packmbox_stage_whole(p, j.fd, &j.st, &j.mctx.recs, &j.place, err) == -1)
+        goto out;
     setw_count_bytes_in(p->w, j.te.size);
     p->res->bytes_in += j.te.size;
     packobj_progress(p, j.te.size);
@@ -653,6 +686,7 @@ out:
     if (j.fd >= 0)
         close(j.fd);
     mbox_scanner_free(j.mbox);
+    packmbox_recs_free(&j.mctx.recs);
     if (j.have_hdr)
         msghdr_free(&j.hdr);
     catalog_entry_free(&j.ce);

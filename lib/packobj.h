@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "cm.h"
+#include "mbox.h"
 #include "mh.h"
 #include "pack.h"
 #include "setw.h"
@@ -51,6 +52,20 @@ struct packer {
     struct buf key;         /* the current object's listing key */
 };
 
+/* Open a source file read-only, not following a symlink (O_NOATIME where
+ * allowed).  The descriptor, or -1 (CM_EIO naming ${path}). */
+int packobj_open_source(int dirfd, const char *name, const char *path,
+                        struct cm_err *err);
+
+/* The tar entry's and catalog entry's path-independent metadata from
+ * ${st}. */
+void packobj_fill_common(struct packer *p, struct catalog_entry *ce,
+                         struct tarw_entry *te, const struct stat *st);
+
+/* Copy what the tar entry and catalog entry share, and the placement. */
+int packobj_finish_entry(struct catalog_entry *ce, const struct tarw_entry *te,
+                         const struct setw_place *place, struct cm_err *err);
+
 /* Set p->path to "store_name/${relpath}". */
 int packobj_set_path(struct packer *p, const char *relpath,
                      struct cm_err *err);
@@ -62,6 +77,9 @@ int packobj_add_symlink(struct packer *p, const struct walk_entry *e,
                         struct cm_err *err);
 int packobj_add_file(struct packer *p, const struct walk_entry *e,
                      struct cm_err *err);
+
+/* The name of user (or with ${is_group}, group) ${id}, or NULL. */
+const char *packobj_owner_name(struct packer *p, uint32_t id, int is_group);
 
 /* Tell the caller "${path}: ${why}" (not while counting). */
 void packobj_warn(struct packer *p, const char *path, const char *why);
@@ -79,6 +97,19 @@ int packobj_stage(struct packer *p, uint64_t size, const struct stat *st,
 /* The listing key of message ${index} of the mbox file ${path}. */
 int packobj_mbox_key(struct buf *key, const char *path, uint64_t index,
                      struct cm_err *err);
+
+/*
+ * Fill the catalog record ${ce} (initialised) of message ${mm} of the mbox
+ * file whose record is ${f}: everything but where its bytes are (set, vol,
+ * tar_off, off).
+ */
+int packobj_mbox_entry(const struct catalog_entry *f,
+                       const struct mbox_message *mm, struct catalog_entry *ce,
+                       struct cm_err *err);
+
+/* Catalogue and stage the message record ${ce}; count it. */
+int packobj_add_mbox_message(struct packer *p, struct catalog_entry *ce,
+                             struct cm_err *err);
 
 /* Stage the line just written as message ${index} of mbox file ${path}. */
 int packobj_stage_mbox_message(struct packer *p, const char *path,
@@ -106,5 +137,68 @@ int packreuse_key(struct packer *p, const struct walk_entry *e,
  */
 int packreuse_try(struct packer *p, const struct walk_entry *e,
                   struct cm_err *err);
+
+/* ------------------------------------------------------------------ */
+/* packmbox: mbox files record by record (coldmail-format(5), segments) */
+
+/*
+ * An mbox file is tiled by its records: the bytes before the first From_
+ * line (if any), then each message's From_ line through the end of the
+ * separator that follows it, [from_off, next from_off).  The listing keeps
+ * each record's SHA-256 (key "R" path NUL sha256) and where its bytes
+ * are, so that when the file changes, the records the medium already
+ * holds are referenced and only new ones are stored.
+ */
+
+/* Most messages of one mbox file followed record by record (more: the file
+ * is stored whole whenever it changes). */
+#define PACKMBOX_RECORDS_MAX (1u << 19)
+/* Most new bytes of a changed mbox file kept aside to store (more: the
+ * file is stored whole). */
+#define PACKMBOX_NEW_MAX (64u << 20)
+
+/* A message as the scan found it: its record starts at from_off. */
+struct packmbox_rec {
+    uint64_t from_off, off, len;
+    uint8_t sha256[32];
+};
+
+struct packmbox_recs {
+    struct packmbox_rec *r;
+    size_t n, cap;
+    int overflow; /* more than PACKMBOX_RECORDS_MAX: not kept */
+};
+
+/* Note message ${mm}.  CM_EINTERNAL only. */
+int packmbox_recs_add(struct packmbox_recs *rs, const struct mbox_message *mm,
+                      struct cm_err *err);
+void packmbox_recs_free(struct packmbox_recs *rs);
+
+/*
+ * The mbox file open as ${fd} (fstat'ed as ${before} when opened) was just
+ * stored whole in the entry at ${place}: stage its records, unless the file
+ * changed meanwhile or the records were not all kept.  Reads the file again
+ * (from the page cache) to hash them.
+ */
+int packmbox_stage_whole(struct packer *p, int fd, const struct stat *before,
+                         const struct packmbox_recs *rs,
+                         const struct setw_place *place, struct cm_err *err);
+
+/* Returns of packmbox_changed(). */
+#define PACKMBOX_WHOLE 0 /* store the file whole */
+#define PACKMBOX_DONE 1  /* stored in segments, catalogued, staged */
+#define PACKMBOX_SAME 2  /* its content is ${old}'s after all */
+
+/*
+ * The mbox file ${e} (p->path, p->key set), whose record in the medium's
+ * listing is ${old}, changed size or mtime: scan it, look each record up,
+ * and if enough of it is on the medium store only the new records,
+ * cataloguing the file with its segments.  -1 on error (CM_EIO, ...).
+ */
+int packmbox_changed(struct packer *p, const struct walk_entry *e,
+                     const struct catalog_entry *old, struct cm_err *err);
+
+/* Stage the records of the unchanged mbox file p->path along. */
+int packmbox_carry(struct packer *p, struct cm_err *err);
 
 #endif

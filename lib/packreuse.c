@@ -9,7 +9,9 @@
  *                      or a move between folders costs one catalog line.
  *   other files        key: path.  Unchanged if size and mtime are; if not,
  *                      the file is hashed, and unchanged if the SHA-256 is.
- *                      An mbox file brings its message lines along.
+ *   mbox files         key: path.  Unchanged if size and mtime are: its
+ *                      message lines and records come along.  If not,
+ *                      packmbox.c compares it record by record.
  */
 #include "packobj.h"
 
@@ -77,7 +79,10 @@ hash_now(struct packer *p, const struct walk_entry *e, uint8_t sha[32],
     return 0;
 }
 
-/* Does ${old} still describe the file's content? */
+/*
+ * Does ${old} still describe the file's content?  1 yes, 0 no, 2 an mbox
+ * file that changed size or mtime (for packmbox_changed), -1.
+ */
 static int
 unchanged(struct packer *p, const struct walk_entry *e,
           const struct state_object *row, const struct catalog_entry *old,
@@ -87,11 +92,14 @@ unchanged(struct packer *p, const struct walk_entry *e,
 
     if (p->key.data[0] == 'M')
         return 1; /* same mailbox, unique name and size */
-    if (row->size != (uint64_t)e->st.st_size)
-        return 0;
-    if (row->mtime == e->st.st_mtim.tv_sec &&
+    if (row->size == (uint64_t)e->st.st_size &&
+        row->mtime == e->st.st_mtim.tv_sec &&
         row->mtime_ns == (uint32_t)e->st.st_mtim.tv_nsec)
         return 1;
+    if (old->mbox_variant != NULL && e->kind == WALK_MBOX)
+        return 2;
+    if (row->size != (uint64_t)e->st.st_size)
+        return 0;
     if (hash_now(p, e, sha, err) == -1)
         return -1;
     return CRYPTO_memcmp(sha, old->sha256, 32) == 0;
@@ -128,18 +136,16 @@ refresh(struct packer *p, const struct walk_entry *e, struct catalog_entry *ce,
     return packobj_message_place(p, e, e->name, e->subdir, ce, err);
 }
 
-/* An mbox file reused: its message lines come along, unchanged. */
+/* An mbox file reused: its message lines come along, as they were. */
 static int
 reuse_mbox_messages(struct packer *p, struct cm_err *err)
 {
     const char *path = (const char *)p->path.data;
-    struct catalog_entry ce;
     struct state_object row;
     struct buf key;
     int rc = -1, r;
 
     buf_init(&key, 8192);
-    catalog_entry_init(&ce);
     for (uint64_t i = 0;; i++) {
         if (packobj_mbox_key(&key, path, i, err) == -1 ||
             (r = state_object_get(p->state, p->medium_id, key.data, key.len,
@@ -147,19 +153,104 @@ reuse_mbox_messages(struct packer *p, struct cm_err *err)
             goto out;
         if (r == 0)
             break;
-        catalog_entry_free(&ce);
-        r = catalog_entry_parse(row.line, strlen(row.line), 0, &ce, err);
+        r = setw_catalog_add_line(p->w, row.line, strlen(row.line), 1, 1, err);
         free(row.line);
-        if (r == -1 || setw_catalog_add(p->w, &ce, err) == -1 ||
-            packobj_stage_mbox_message(p, path, i, err) == -1)
+        if (r == -1 || state_object_keep(p->state, key.data, key.len, err) == -1)
             goto out;
         p->res->messages++;
     }
     rc = 0;
 out:
-    catalog_entry_free(&ce);
     buf_free(&key);
     return rc;
+}
+
+/* Can ${s} go into a JSON string as it is (as jansson writes it)? */
+static int
+plain(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return 0;
+    return 1;
+}
+
+/*
+ * The start of the catalog line the object ${e} would get now, up to its
+ * owner's names: kind, path, size, mode, mtime, uid, gid, user, group, as
+ * catalog_entry_format writes them.  0, or 1 if a name is not plain.
+ */
+static int
+line_start(struct packer *p, const struct walk_entry *e, struct buf *out,
+           struct cm_err *err)
+{
+    const char *path = (const char *)p->path.data;
+    const char *user = packobj_owner_name(p, e->st.st_uid, 0);
+    const char *group = packobj_owner_name(p, e->st.st_gid, 1);
+
+    if (!plain(path) || (user && !plain(user)) || (group && !plain(group)))
+        return 1;
+    buf_reset(out);
+    if (buf_printf(out, err,
+                   "{\"kind\":\"%s\",\"path\":\"%s\",\"size\":%llu,"
+                   "\"mode\":%u,\"mtime\":%lld",
+                   e->kind == WALK_MESSAGE ? "message" : "file", path,
+                   (unsigned long long)e->st.st_size,
+                   (unsigned)(e->st.st_mode & 07777),
+                   (long long)e->st.st_mtim.tv_sec) == -1 ||
+        (e->st.st_mtim.tv_nsec != 0 &&
+         buf_printf(out, err, ",\"mtime_ns\":%ld",
+                    (long)e->st.st_mtim.tv_nsec) == -1) ||
+        buf_printf(out, err, ",\"uid\":%u,\"gid\":%u",
+                   (unsigned)e->st.st_uid, (unsigned)e->st.st_gid) == -1 ||
+        (user && buf_printf(out, err, ",\"user\":\"%s\"", user) == -1) ||
+        (group && buf_printf(out, err, ",\"group\":\"%s\"", group) == -1) ||
+        buf_append_byte(out, ',', "line", err) == -1)
+        return -1;
+    return 0;
+}
+
+/*
+ * The common case, kept cheap: an object whose line in the listing says
+ * what a new one would (same path, size, mode, mtime, owner) goes into the
+ * catalog as it is, without being parsed and written again.  1 done, 0
+ * not that case, -1.
+ */
+static int
+reuse_verbatim(struct packer *p, const struct walk_entry *e,
+               const struct state_object *row, struct cm_err *err)
+{
+    size_t len = strlen(row->line);
+    struct buf start;
+    int r;
+
+    if (p->key.data[0] != 'M' &&
+        (row->size != (uint64_t)e->st.st_size ||
+         row->mtime != e->st.st_mtim.tv_sec ||
+         row->mtime_ns != (uint32_t)e->st.st_mtim.tv_nsec))
+        return 0;
+    buf_init(&start, 16384);
+    if ((r = line_start(p, e, &start, err)) == 0)
+        r = start.len <= len && memcmp(start.data, row->line, start.len) == 0;
+    buf_free(&start);
+    if (r != 1)
+        return r == -1 ? -1 : 0;
+    if (setw_catalog_add_line(p->w, row->line, len, e->kind == WALK_MESSAGE, 0,
+                              err) == -1 ||
+        state_object_keep(p->state, p->key.data, p->key.len, err) == -1 ||
+        (e->kind == WALK_MBOX && (reuse_mbox_messages(p, err) == -1 ||
+                                  packmbox_carry(p, err) == -1)))
+        return -1;
+    p->res->reused++;
+    p->res->reused_bytes += (uint64_t)e->st.st_size;
+    if (e->kind == WALK_MESSAGE)
+        p->res->messages++;
+    else if (e->kind == WALK_MBOX)
+        p->res->mbox_files++;
+    else
+        p->res->files++;
+    packobj_progress(p, 0);
+    return 1;
 }
 
 static void
@@ -188,20 +279,26 @@ packreuse_try(struct packer *p, const struct walk_entry *e,
     catalog_entry_init(&ce);
     r = state_object_get(p->state, p->medium_id, p->key.data, p->key.len,
                          &row, err);
-    if (r <= 0) {
+    if (r <= 0 || (r = reuse_verbatim(p, e, &row, err)) != 0) {
         rc = r;
         goto out;
     }
     if (catalog_entry_parse(row.line, strlen(row.line), 0, &ce, err) == -1)
         goto out;
-    if ((r = unchanged(p, e, &row, &ce, err)) <= 0) {
+    if ((r = unchanged(p, e, &row, &ce, err)) == 2 &&
+        (r = packmbox_changed(p, e, &ce, err)) != PACKMBOX_SAME) {
+        rc = r == PACKMBOX_DONE ? 1 : r;
+        goto out;
+    }
+    if (r <= 0) {
         rc = r;
         goto out;
     }
-    if (refresh(p, e, &ce, err) == -1 || setw_catalog_add(p->w, &ce, err) ==
-                                             -1 ||
+    if (refresh(p, e, &ce, err) == -1 ||
+        setw_catalog_add(p->w, &ce, err) == -1 ||
         packobj_stage(p, ce.size, &e->st, err) == -1 ||
-        (ce.mbox_variant != NULL && reuse_mbox_messages(p, err) == -1))
+        (ce.mbox_variant != NULL &&
+         (reuse_mbox_messages(p, err) == -1 || packmbox_carry(p, err) == -1)))
         goto out;
     count_reused(p, &ce);
     packobj_progress(p, 0);

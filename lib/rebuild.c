@@ -82,6 +82,9 @@ import_set(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
     const char *medium_id = b->m->medium_id[0] ? b->m->medium_id : NULL;
     int r;
 
+    /* A set that spans media is recorded from its last part only. */
+    if (s->m->part > 0 && !s->m->last_part)
+        return 0;
     manifest_set_id_hex(s->m->set_id, id);
     if (medium_id == NULL && s->m->has_medium_id) {
         medium_id_hex(s->m->medium_id, mid);

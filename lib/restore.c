@@ -360,9 +360,21 @@ fall_back(struct rctx *c, struct cm_err *err)
     struct cm_err why = *err;
     const struct filter *f = c->o->filter;
 
+    /* No identity opens the catalog, so none opens the volumes (they are
+     * encrypted to the same recipients): a wrong key, not damage. */
+    if (why.code == CM_ENOKEY)
+        return -1;
     cm_err_clear(err);
     c->res->catalog_unusable = 1;
     rs_event(c, RESTORE_WARNING, NULL, NULL, &why);
+    if (setr_manifest(c->o->set)->has_base) {
+        struct cm_err inc = CM_ERR_INIT;
+        cm_fail(&inc, CM_DAMAGED,
+                "this is an incremental set: without its catalog, only what "
+                "it stores itself (what changed since its base) is restored, "
+                "and an mbox file kept in pieces only in part");
+        rs_event(c, RESTORE_WARNING, NULL, NULL, &inc);
+    }
     if (f != NULL && !filter_path_only(f))
         return cm_fail(err, CM_EFORMAT,
                        "the catalog is unusable (%s); without it only "

@@ -1,7 +1,9 @@
 #include "restoretxt.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
+#include "selfrestore.h"
 #include "when.h"
 
 static int
@@ -63,8 +65,58 @@ keys(const struct manifest *m, struct buf *out, struct cm_err *err)
 }
 
 static int
+has_parity(const struct manifest *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (m->files[i].parity_of != NULL)
+            return 1;
+    return 0;
+}
+
+/* The medium's own tools (selfrestore.h), for when coldmail is gone. */
+static int
+tools(const struct manifest *m, const char *set_name, struct buf *out,
+      struct cm_err *err)
+{
+    const char *bin = COLDMAIL_STATIC_RESTORE_NAME, *key = m->signer_public_key;
+
+    return buf_printf(
+        out, err,
+        "\n4. IF coldmail-restore IS NOT INSTALLED\n\n"
+        "  The medium carries it.  ../" SELFRESTORE_DIR "/ (at the medium "
+        "root) holds\n"
+        "    %s\n"
+        "        coldmail-restore, statically linked: needs no library\n"
+        "    " SELFRESTORE_SOURCE_NAME "\n"
+        "        the source of coldmail, to build it anywhere (cmake; see "
+        "README.md)\n"
+        "    " SELFRESTORE_SUMS ", " SELFRESTORE_SUMS ".minisig, README.txt\n"
+        "        their SHA-256, signed with the key above, and how to use "
+        "them\n"
+        "  Check them, then use the program (copy the directory to a local "
+        "disk first\n  if the medium is mounted noexec):\n"
+        "    cd ../" SELFRESTORE_DIR "\n"
+        "    minisign -Vm " SELFRESTORE_SUMS " -P %s\n"
+        "    sha256sum -c " SELFRESTORE_SUMS "\n"
+        "    ./%s verify -P %s ../%s\n"
+        "    ./%s restore -i IDENTITY_FILE -P %s ../%s \\\n"
+        "        -o /path/to/target\n"
+        "  Section 3 needs none of this.\n",
+        bin, key, bin, key, set_name, bin, key, set_name);
+}
+
+static int
 commands(const struct manifest *m, struct buf *out, struct cm_err *err)
 {
+    char repair[512] = "";
+
+    if (has_parity(m))
+        snprintf(repair, sizeof repair,
+                 "\n  If blocks are damaged, rebuild them from the parity "
+                 "files, without any key,\n  into a copy on another disk "
+                 "(or --in-place, once the copy checks):\n"
+                 "    coldmail-restore repair -P %s . -o /path/to/other/disk\n",
+                 m->signer_public_key);
     return buf_printf(
         out, err,
         "\nWHAT IS HERE\n"
@@ -80,6 +132,7 @@ commands(const struct manifest *m, struct buf *out, struct cm_err *err)
         "                         Message-ID, Date, From, Subject, and "
         "where it is\n"
         "  RESTORE.txt            this note\n"
+        "%s"
         "\n1. CHECK THE SET (no decryption key needed)\n\n"
         "  With coldmail-restore:\n"
         "    coldmail-restore verify -P %s .\n\n"
@@ -87,6 +140,7 @@ commands(const struct manifest *m, struct buf *out, struct cm_err *err)
         "    minisign -Vm MANIFEST -P %s\n"
         "    awk '$1 == \"file\" { print $4 \"  \" $2 }' MANIFEST | "
         "sha256sum -c -\n"
+        "%s"
         "\n2. RESTORE WITH coldmail-restore\n\n"
         "    coldmail-restore restore -i IDENTITY_FILE . -o /path/to/target\n"
         "    coldmail-restore ls -i IDENTITY_FILE . --from alice\n"
@@ -105,7 +159,13 @@ commands(const struct manifest *m, struct buf *out, struct cm_err *err)
         "    age -d -i IDENTITY_FILE catalog.jsonl.zst.age | zstd -d > "
         "catalog.jsonl\n"
         "%s",
+        has_parity(m) ? "  NAME.par               Reed-Solomon parity of NAME: "
+                        "rebuilds its damaged\n"
+                        "                         blocks without any key "
+                        "(coldmail-restore repair)\n"
+                      : "",
         m->signer_public_key, m->signer_public_key,
+        repair,
         m->has_base ? "\n  This is an INCREMENTAL set: objects unchanged "
                       "since its base set are not in its\n  volumes; the "
                       "catalog names the set that holds each one.  Restore "
@@ -119,7 +179,7 @@ restoretxt_format(const struct manifest *m, const char *set_name,
                   struct buf *out, struct cm_err *err)
 {
     if (head(m, set_name, out, err) == -1 || keys(m, out, err) == -1 ||
-        commands(m, out, err) == -1)
+        commands(m, out, err) == -1 || tools(m, set_name, out, err) == -1)
         return -1;
     return buf_printf(out, err,
                       "\nThe set format is described in coldmail-format(5); "

@@ -54,6 +54,7 @@ struct setr {
     int trusted;
     char comment[MINISIG_COMMENT_MAX + 1];
     const struct age_identities *ids;
+    const char *const *holder_dirs;
     struct volume *vols[OPEN_VOLUMES];
     unsigned long clock;
 };
@@ -218,6 +219,12 @@ check_comment(const struct setr *s, struct cm_err *err)
     return 0;
 }
 
+/*
+ * The signature of ${text} by ${trusted}, or (NULL) by the key MANIFEST
+ * names, which must then be parsed already.  Every way it can fail is
+ * CM_EAUTH, as verify reports it: a signature by another key than the
+ * trusted one too (minisig's CM_ENOKEY would read as "no identity").
+ */
 static int
 check_signature(struct setr *s, const struct buf *text, const struct buf *sig,
                 const struct minisig_pubkey *trusted, struct cm_err *err)
@@ -234,10 +241,28 @@ check_signature(struct setr *s, const struct buf *text, const struct buf *sig,
         pk = &own;
     }
     if (minisig_verify(pk, text->data, text->len, (const char *)sig->data,
-                       sig->len, s->comment, err) == -1)
+                       sig->len, s->comment, err) == -1) {
+        if (err != NULL && err->code != CM_EINTERNAL)
+            err->code = CM_EAUTH;
         return cm_err_prefix(err, "%s/MANIFEST.minisig", s->dir);
+    }
     s->trusted = trusted != NULL;
-    return check_comment(s, err);
+    return 0;
+}
+
+/* MANIFEST.minisig; a set without one is not authentic (CM_EAUTH). */
+static int
+read_signature(const char *dir, struct buf *sig, struct cm_err *err)
+{
+    if (read_small(dir, "MANIFEST.minisig", MINISIG_FILE_MAX, sig, err) == 0)
+        return 0;
+    if (err != NULL && err->sys_errno == ENOENT) {
+        cm_err_clear(err);
+        return cm_fail(err, CM_EAUTH,
+                       "%s/MANIFEST.minisig: missing: the set is not signed",
+                       dir);
+    }
+    return -1;
 }
 
 int
@@ -256,13 +281,18 @@ setr_open(const char *dir, const struct setr_opts *opts, struct setr **out,
     s->ids = opts->ids;
     if ((s->dir = cm_strdup(dir, err)) == NULL ||
         read_small(dir, "MANIFEST", MANIFEST_MAX, &text, err) == -1 ||
-        read_small(dir, "MANIFEST.minisig", MINISIG_FILE_MAX, &sig, err) ==
-            -1)
+        read_signature(dir, &sig, err) == -1)
         goto fail;
+    /* With a trusted key the signature is checked before MANIFEST is
+     * parsed: a changed MANIFEST is not authentic, whatever it holds. */
     snprintf(name, sizeof name, "%s/MANIFEST", dir);
-    if (manifest_parse((const char *)text.data, text.len, name, &s->m, err) ==
+    if ((opts->trusted != NULL &&
+         check_signature(s, &text, &sig, opts->trusted, err) == -1) ||
+        manifest_parse((const char *)text.data, text.len, name, &s->m, err) ==
             -1 ||
-        check_signature(s, &text, &sig, opts->trusted, err) == -1)
+        (opts->trusted == NULL &&
+         check_signature(s, &text, &sig, NULL, err) == -1) ||
+        check_comment(s, err) == -1)
         goto fail;
     blockhash_sha256(text.data, text.len, s->manifest_sha256);
     buf_free(&text);
@@ -306,6 +336,18 @@ setr_trusted_comment(const struct setr *s)
     return s->comment;
 }
 
+void
+setr_set_holder_dirs(struct setr *s, const char *const *dirs)
+{
+    s->holder_dirs = dirs;
+}
+
+const char *const *
+setr_holder_dirs(const struct setr *s)
+{
+    return s->holder_dirs;
+}
+
 const char *
 setr_volume_name(uint32_t vol, char out[32])
 {
@@ -338,6 +380,46 @@ find_listed(const struct setr *s, const char *name, struct cm_err *err)
     return f;
 }
 
+static int
+is_file(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *
+setr_file_dir(const struct setr *s, const char *name, char *buf, size_t len,
+              struct cm_err *err)
+{
+    uint32_t part = manifest_file_part(&s->m, name);
+    const char *set_name = strrchr(s->dir, '/');
+    char path[8400];
+
+    if (part == 0 || part == s->m.part)
+        return s->dir;
+    set_name = set_name != NULL ? set_name + 1 : s->dir;
+    for (const char *const *h = s->holder_dirs; h != NULL && *h != NULL; h++) {
+        const char *base = strrchr(*h, '/');
+        base = base != NULL ? base + 1 : *h;
+        snprintf(path, sizeof path, "%s/%s", *h, name);
+        if (strcmp(base, set_name) == 0 && is_file(path)) {
+            snprintf(buf, len, "%s", *h);
+            return buf;
+        }
+        snprintf(path, sizeof path, "%s/%s/%s", *h, set_name, name);
+        if (is_file(path)) {
+            snprintf(buf, len, "%s/%s", *h, set_name);
+            return buf;
+        }
+    }
+    cm_fail(err, CM_EIO,
+            "%s is on part %" PRIu32 " of the set (medium %s), which was "
+            "not given",
+            name, part, s->m.parts[part - 1].label);
+    return NULL;
+}
+
 /* Open the zstd layer: by the seek table, or by walking the frames. */
 static int
 open_frames(struct volume *v, const char *name, struct cm_err *err)
@@ -368,7 +450,8 @@ volume_open(struct setr *s, uint32_t no, struct volume **out,
 {
     const struct manifest_file *f;
     struct volume *v;
-    char name[32];
+    char name[32], dirbuf[4200];
+    const char *dir;
 
     if (s->ids == NULL)
         return cm_fail(err, CM_EUSAGE, "reading volumes needs an identity");
@@ -380,7 +463,8 @@ volume_open(struct setr *s, uint32_t no, struct volume **out,
         return -1;
     v->no = no;
     v->src.fd = -1;
-    if (blocksrc_open(&v->src, s->dir, f, err) == -1 ||
+    if ((dir = setr_file_dir(s, name, dirbuf, sizeof dirbuf, err)) == NULL ||
+        blocksrc_open(&v->src, dir, f, err) == -1 ||
         age_reader_open_src(blocksrc_pread, &v->src, f->size, f->name, s->ids,
                             &v->age, err) == -1 ||
         open_frames(v, f->name, err) == -1) {
@@ -502,6 +586,8 @@ open_stream(struct setr *s, const char *name, struct stream **out,
 {
     const struct manifest_file *f;
     struct stream *st;
+    char dirbuf[4200];
+    const char *dir;
 
     if (s->ids == NULL)
         return cm_fail(err, CM_EUSAGE, "reading %s needs an identity", name);
@@ -509,7 +595,8 @@ open_stream(struct setr *s, const char *name, struct stream **out,
         (st = cm_calloc(1, sizeof *st, err)) == NULL)
         return -1;
     st->src.fd = -1;
-    if (blocksrc_open(&st->src, s->dir, f, err) == -1 ||
+    if ((dir = setr_file_dir(s, name, dirbuf, sizeof dirbuf, err)) == NULL ||
+        blocksrc_open(&st->src, dir, f, err) == -1 ||
         age_stream_open(blocksrc_read, &st->src, f->name, s->ids, &st->age,
                         err) == -1 ||
         zframe_stream_new(read_age, st->age, f->name, 0, &st->z, err) == -1) {

@@ -93,8 +93,29 @@ void setr_stream_free(void *ctx);
 int setr_catalog_open(struct setr *s, struct catalog_reader **out,
                       struct cm_err *err);
 
+/*
+ * The directory holding the listed file ${name}: the set's own, or for a
+ * part of a set that spans media (manifest.h) whose file is on another
+ * part, that part's directory as found among the holder dirs (below): one
+ * named as this set, or a medium holding one.  Whatever is found there is
+ * checked block by block against this set's MANIFEST when read.  Returns
+ * setr_dir(), or ${buf} (${len} bytes) filled; NULL with CM_EIO naming the
+ * part and its medium if that part was not given.
+ */
+const char *setr_file_dir(const struct setr *s, const char *name, char *buf,
+                          size_t len, struct cm_err *err);
+
 /* The name of volume ${vol}: "vol-0003.tar.zst.age" (static buffer). */
 const char *setr_volume_name(uint32_t vol, char out[32]);
+
+/*
+ * Where else to look for the sets this (incremental) set's objects are
+ * held by (holders.h), besides the directory holding it: set directories
+ * or media, ${dirs} NULL-terminated (borrowed: they must outlive the set),
+ * or NULL.  Not used by setr itself.
+ */
+void setr_set_holder_dirs(struct setr *s, const char *const *dirs);
+const char *const *setr_holder_dirs(const struct setr *s);
 
 /* Close every open volume and free.  NULL-safe. */
 void setr_close(struct setr *s);

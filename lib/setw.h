@@ -27,6 +27,22 @@
 
 #define SETW_NAME_MAX 160
 
+/* Spanning: the next medium, as setw_opts.next_medium finds it. */
+struct setw_medium {
+    char dir[4096];
+    char label[65];
+    uint8_t id[16];
+};
+
+/* Spanning: a part just committed, for setw_opts.next_medium. */
+struct setw_part {
+    uint32_t part;       /* its number, from 1 */
+    const char *set_dir; /* where it is now: the full medium's */
+    const char *medium_dir;
+    const char *label;        /* that medium's */
+    const struct manifest *m; /* its MANIFEST: parts so far */
+};
+
 struct setw_opts {
     const char *medium_dir;
     const char *host;          /* for MANIFEST and the directory name */
@@ -50,6 +66,29 @@ struct setw_opts {
     const char *chain_break;   /* NULL unless the chain restarts here */
     unsigned parity_percent;   /* parity per volume and catalog (parity.h);
                                   0: none */
+    /* Tape (tape.h): called for each file of the set once it is complete
+     * in the set directory ${dir}, in stream order: a volume once its
+     * parity is made, then its parity file; the catalog, then its parity;
+     * RESTORE.txt; MANIFEST.minisig; MANIFEST; all before the directory is
+     * renamed.  The callback may remove the file.  NULL: none. */
+    int (*on_file)(void *ctx, const char *dir, const char *set_name,
+                   const char *name, struct cm_err *err);
+    void *on_file_ctx;
+    /* Spanning media (a full set only).  A volume then also ends when the
+     * medium could not take more (free space, test hook
+     * COLDMAIL_TEST_MEDIUM_SIZE below); when not even the next object
+     * fits on it, the part written so far is committed there under the
+     * set's name with its own signed MANIFEST (its "part" lines listing
+     * the parts so far, coldmail-format(5)), and ${next_medium} is asked
+     * for the next medium: 0 with ${next} filled (a labelled medium of
+     * this host and key, not one of the set's parts yet), or -1 to stop
+     * (the set is then incomplete; the parts committed stay).  The
+     * catalog waits in a private directory under ${spool_dir} until the
+     * last part, which holds it.  NULL: a full medium fails the run. */
+    int (*next_medium)(void *ctx, const struct setw_part *done,
+                       struct setw_medium *next, struct cm_err *err);
+    void *next_medium_ctx;
+    const char *spool_dir;
 };
 
 /* Where an object's bytes went. */
@@ -64,6 +103,7 @@ struct setw_result {
     uint8_t manifest_sha256[32];
     uint64_t volumes;
     uint64_t bytes_written;    /* all files of the set */
+    uint32_t parts;            /* media the set spans (1: one) */
 };
 
 struct setw;
@@ -113,6 +153,16 @@ int setw_object_end(struct setw *w, struct cm_err *err);
 int setw_catalog_add(struct setw *w, struct catalog_entry *e,
                      struct cm_err *err);
 
+/*
+ * Add a catalog line as it is: ${len} bytes at ${line}, one JSON record
+ * without its newline, written before by setw_catalog_add (an unchanged
+ * object of an incremental set, whose line is not parsed again).  Counted
+ * as a message if ${message}, as an object unless ${in_mbox} (a message
+ * inside an mbox file).  CM_EINTERNAL, CM_EIO.
+ */
+int setw_catalog_add_line(struct setw *w, const char *line, size_t len,
+                          int message, int in_mbox, struct cm_err *err);
+
 /* The line the last setw_catalog_add wrote, without its newline. */
 const char *setw_last_line(const struct setw *w, size_t *len);
 
@@ -132,6 +182,18 @@ const struct manifest *setw_manifest(const struct setw *w);
  * not last), the rename is undone and the set removed.
  */
 int setw_commit(struct setw *w, struct setw_result *res, struct cm_err *err);
+
+/*
+ * Spanning: where part ${part} (from 1, up to setw_result.parts) was
+ * committed, or NULL.
+ */
+const char *setw_part_dir(const struct setw *w, uint32_t part);
+
+/*
+ * Test hook: COLDMAIL_TEST_MEDIUM_SIZE=BYTES makes every medium hold at
+ * most BYTES, counted as the sizes of the files under it (instead of
+ * statvfs), so that spanning is tested on plain directories.
+ */
 
 /*
  * Free; if not committed, remove the incomplete directory (and everything

@@ -20,7 +20,7 @@ struct state {
     int lock_fd;
     sqlite3 *db;
     int in_pack;
-    sqlite3_stmt *get, *put; /* prepared once: called per object */
+    sqlite3_stmt *get, *put, *keep; /* prepared once: called per object */
 };
 
 static const char schema[] =
@@ -61,12 +61,14 @@ static const char schema[] =
     " mtime_ns INTEGER NOT NULL,"
     " line TEXT NOT NULL,"
     " PRIMARY KEY (medium_id, key)) WITHOUT ROWID;"
+    /* Appended to in walk order, indexed once at commit; a row without a
+     * line keeps the listing's row of that key as it is. */
     "CREATE TEMP TABLE IF NOT EXISTS staged ("
-    " key BLOB PRIMARY KEY,"
+    " key BLOB NOT NULL,"
     " size INTEGER NOT NULL,"
     " mtime INTEGER NOT NULL,"
     " mtime_ns INTEGER NOT NULL,"
-    " line TEXT NOT NULL) WITHOUT ROWID;";
+    " line TEXT);";
 
 static int
 db_fail(struct state *s, struct cm_err *err, const char *what)
@@ -123,18 +125,28 @@ open_db(struct state *s, struct cm_err *err)
                         NULL) != SQLITE_OK)
         return db_fail(s, err, "cannot open");
     sqlite3_busy_timeout(s->db, 10000);
+    /* A pack looks up and stages one row per object: pages are read
+     * through a mapping, and a pack's staging stays in memory up to a
+     * bound (SQLite spills beyond it). */
     if (exec(s, "PRAGMA journal_mode=WAL;", err) == -1 ||
         exec(s, "PRAGMA synchronous=FULL;", err) == -1 ||
-        exec(s, schema, err) == -1)
+        exec(s, "PRAGMA mmap_size=268435456;", err) == -1 ||
+        exec(s, "PRAGMA cache_size=-16384;", err) == -1 ||
+        exec(s, schema, err) == -1 ||
+        exec(s, "PRAGMA temp.cache_size=-65536;", err) == -1)
         return -1;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT size, mtime, mtime_ns, line FROM objects "
                            "WHERE medium_id = ? AND key = ?",
                            -1, &s->get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO staged (key, size, mtime, "
-                           "mtime_ns, line) VALUES (?,?,?,?,?)",
-                           -1, &s->put, NULL) != SQLITE_OK)
+                           "INSERT INTO staged (key, size, mtime, mtime_ns, "
+                           "line) VALUES (?,?,?,?,?)",
+                           -1, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO staged (key, size, mtime, mtime_ns, "
+                           "line) VALUES (?,0,0,0,NULL)",
+                           -1, &s->keep, NULL) != SQLITE_OK)
         return db_fail(s, err, "cannot prepare");
     return 0;
 }
@@ -365,7 +377,10 @@ state_has_index(struct state *s, const char *medium_id, int *has,
 int
 state_pack_begin(struct state *s, struct cm_err *err)
 {
-    if (exec(s, "BEGIN IMMEDIATE; DELETE FROM staged;", err) == -1)
+    if (exec(s,
+             "BEGIN IMMEDIATE; DROP INDEX IF EXISTS temp.staged_key; "
+             "DELETE FROM staged;",
+             err) == -1)
         return -1;
     s->in_pack = 1;
     return 0;
@@ -416,6 +431,50 @@ state_object_put(struct state *s, const void *key, size_t keylen,
     return rc;
 }
 
+int
+state_object_keep(struct state *s, const void *key, size_t keylen,
+                  struct cm_err *err)
+{
+    int rc = 0;
+
+    sqlite3_reset(s->keep);
+    sqlite3_bind_blob(s->keep, 1, key, (int)keylen, SQLITE_TRANSIENT);
+    if (sqlite3_step(s->keep) != SQLITE_DONE)
+        rc = db_fail(s, err, "cannot stage the listing");
+    sqlite3_reset(s->keep);
+    return rc;
+}
+
+int
+state_object_carry(struct state *s, const char *medium_id, const void *prefix,
+                   size_t len, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t end[4096];
+    int rc = -1;
+
+    if (len == 0 || len > sizeof end ||
+        ((const uint8_t *)prefix)[len - 1] == 0xff)
+        return cm_fail(err, CM_EINTERNAL, "state: bad key prefix");
+    memcpy(end, prefix, len);
+    end[len - 1]++;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO staged (key, size, mtime, mtime_ns, "
+                           "line) SELECT key, 0, 0, 0, NULL FROM objects "
+                           "WHERE medium_id = ? AND key >= ? AND key < ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot stage the listing");
+    sqlite3_bind_text(st, 1, medium_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, prefix, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 3, end, (int)len, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        db_fail(s, err, "cannot stage the listing");
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int
 insert_set(struct state *s, const struct manifest *m,
            const uint8_t manifest_sha256[32], const char *set_dir,
@@ -462,18 +521,30 @@ insert_set(struct state *s, const struct manifest *m,
     return rc;
 }
 
+/*
+ * The medium's listing becomes the staged one.  Only what changed is
+ * written (rows kept as they are carry no line): an incremental set of a
+ * store that barely changed rewrites next to nothing.  Of a key staged
+ * twice, the last line counts.
+ */
 static int
 swap_listing(struct state *s, const char *medium_id, struct cm_err *err)
 {
     sqlite3_stmt *del = NULL, *ins = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE medium_id = ?",
+    if (exec(s, "CREATE INDEX IF NOT EXISTS temp.staged_key ON staged (key);",
+             err) == -1)
+        return -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "DELETE FROM objects WHERE medium_id = ?1 AND key "
+                           "NOT IN (SELECT key FROM temp.staged)",
                            -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
-                           "INSERT INTO objects (medium_id, key, size, mtime, "
-                           "mtime_ns, line) SELECT ?, key, size, mtime, "
-                           "mtime_ns, line FROM staged",
+                           "INSERT OR REPLACE INTO objects (medium_id, key, "
+                           "size, mtime, mtime_ns, line) SELECT ?1, key, "
+                           "size, mtime, mtime_ns, line FROM temp.staged "
+                           "WHERE line IS NOT NULL ORDER BY rowid",
                            -1, &ins, NULL) != SQLITE_OK) {
         db_fail(s, err, "cannot replace the listing");
         goto out;
@@ -527,6 +598,7 @@ state_close(struct state *s)
     state_pack_abort(s);
     sqlite3_finalize(s->get);
     sqlite3_finalize(s->put);
+    sqlite3_finalize(s->keep);
     if (s->db != NULL)
         sqlite3_close(s->db);
     if (s->lock_fd != -1)
@@ -599,6 +671,18 @@ state_set_import(struct state *s, const struct manifest *m,
     sqlite3_bind_text(st, 1, set_dir, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
     return step_done(s, st, "cannot record the set", err);
+}
+
+int
+state_forget_listing(struct state *s, const char *medium_id, struct cm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE medium_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "cannot update the listing");
+    sqlite3_bind_text(st, 1, medium_id, -1, SQLITE_TRANSIENT);
+    return step_done(s, st, "cannot update the listing", err);
 }
 
 int

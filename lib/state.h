@@ -102,6 +102,21 @@ int state_object_put(struct state *s, const void *key, size_t keylen,
                      const char *line, size_t linelen, struct cm_err *err);
 
 /*
+ * Stage ${key} (${keylen} bytes) as the medium's listing has it: its row
+ * stays as it is (cheaper than state_object_put of the same line).
+ */
+int state_object_keep(struct state *s, const void *key, size_t keylen,
+                      struct cm_err *err);
+
+/*
+ * Stage, unchanged, every object of medium ${medium_id}'s listing whose key
+ * starts with the ${len} bytes at ${prefix} (the last of which must not be
+ * 0xff): what an unchanged file brings along (its mbox records).
+ */
+int state_object_carry(struct state *s, const char *medium_id,
+                       const void *prefix, size_t len, struct cm_err *err);
+
+/*
  * Commit a pack: record the set (its MANIFEST, parsed; the SHA-256 of the
  * MANIFEST bytes; where it is; bytes written), replace the listing of its
  * medium with the staged one, and commit the transaction.
@@ -131,6 +146,13 @@ struct sqlite3 *state_db(struct state *s);
 int state_set_import(struct state *s, const struct manifest *m,
                      const uint8_t manifest_sha256[32], const char *set_dir,
                      const char *medium_id, uint64_t bytes, struct cm_err *err);
+
+/*
+ * Forget the listing of medium ${medium_id}: its next pack is a full set
+ * (for a set found on the medium that the state had not recorded).
+ */
+int state_forget_listing(struct state *s, const char *medium_id,
+                         struct cm_err *err);
 
 /* prune: the set ${set_id} (32 hex digits) is gone from its medium. */
 int state_set_removed(struct state *s, const char *set_id, struct cm_err *err);

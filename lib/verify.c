@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blockhash.h"
+#include "enc.h"
 #include "filecheck.h"
 #include "filescan.h"
 #include "io.h"
@@ -37,6 +38,7 @@ struct run {
     struct target *targets;
     size_t ntargets;
     struct verify_peer *peers;
+    const char **dirs; /* the targets' directories, NULL-terminated */
 };
 
 /* ------------------------------------------------------------------ */
@@ -460,7 +462,9 @@ check_listing(struct verify_set *vs, struct cm_err *err)
 {
     const struct manifest *m = vs->m;
 
+    /* A set across media keeps its catalog on the last part. */
     if (manifest_find_file(m, CATALOG_NAME) == NULL &&
+        (m->part == 0 || m->last_part) &&
         add_simple(vs, VERIFY_MANIFEST, CM_EFORMAT, "MANIFEST", err,
                    "MANIFEST: does not list " CATALOG_NAME) == -1)
         return -1;
@@ -674,7 +678,11 @@ check_files(const char *dir, struct verify_set *vs, const struct verify_opts *o,
         goto out;
     for (size_t i = 0; i < vs->m->nfiles; i++) {
         const struct manifest_file *f = &vs->m->files[i];
-        if (filescan_file(dir, f, &fo, &r[i], err) == -1)
+        if (manifest_file_part(vs->m, f->name) != vs->m->part)
+            continue; /* on another medium */
+        if (o->source != NULL
+                ? o->source->scan(o->source->ctx, f, &r[i], err) == -1
+                : filescan_file(dir, f, &fo, &r[i], err) == -1)
             goto out;
         vs->files++;
         vs->bytes += r[i].size;
@@ -764,7 +772,8 @@ out:
 }
 
 static int
-check_extra(const char *dir, struct verify_set *vs, struct cm_err *err)
+check_extra(const char *dir, struct verify_set *vs, const struct verify_opts *o,
+            struct cm_err *err)
 {
     struct cm_err lerr = CM_ERR_INIT;
     char **names = NULL, *shown;
@@ -772,7 +781,9 @@ check_extra(const char *dir, struct verify_set *vs, struct cm_err *err)
     uint64_t more = 0;
     int rc = 0;
 
-    if (list_extra(dir, vs->m, &names, &n, &more, &lerr) == -1) {
+    if (o->source != NULL
+            ? o->source->extra(o->source->ctx, vs->m, &names, &n, &lerr) == -1
+            : list_extra(dir, vs->m, &names, &n, &more, &lerr) == -1) {
         if (lerr.code == CM_EINTERNAL) {
             *err = lerr;
             rc = -1;
@@ -1043,8 +1054,11 @@ discover(struct run *run, const char *const *paths, size_t n,
         if (discover_one(run, paths[i], err) == -1)
             return -1;
     run->peers = cm_calloc(run->ntargets, sizeof *run->peers, err);
-    if (run->peers == NULL)
+    run->dirs = cm_calloc(run->ntargets + 1, sizeof *run->dirs, err);
+    if (run->peers == NULL || run->dirs == NULL)
         return -1;
+    for (size_t i = 0; i < run->ntargets; i++)
+        run->dirs[i] = run->targets[i].dir;
     for (size_t i = 0; i < run->ntargets; i++) {
         run->peers[i].dir = run->targets[i].dir;
         peek_set_id(run->targets[i].dir, run->peers[i].set_id);
@@ -1076,14 +1090,69 @@ bytes_to_read(const struct run *run)
 /* ------------------------------------------------------------------ */
 /* One set                                                             */
 
+/* "part 1 (medium A) is" or "parts 1 (medium A) and 3 (medium C) are". */
+static int
+other_parts(const struct manifest *m, struct buf *out, struct cm_err *err)
+{
+    size_t n = m->nparts - 1, k = 0;
+
+    if (buf_printf(out, err, "%s ", n == 1 ? "part" : "parts") == -1)
+        return -1;
+    for (size_t i = 0; i < m->nparts; i++) {
+        if (i + 1 == m->part)
+            continue;
+        k++;
+        if (buf_printf(out, err, "%s%zu (medium %s)",
+                       k == 1   ? ""
+                       : k == n ? " and "
+                                : ", ",
+                       i + 1, m->parts[i].label) == -1)
+            return -1;
+    }
+    return buf_printf(out, err, " %s",
+                      n == 1 ? "is on another medium" : "are on other media");
+}
+
+/* Which part of a set that spans media this is, and where the others are. */
+static int
+check_part(struct verify_set *vs, struct cm_err *err)
+{
+    const struct manifest *m = vs->m;
+    struct buf others;
+    int rc = -1;
+
+    if (m->part == 0)
+        return 0;
+    buf_init(&others, 64u << 10);
+    if ((m->nparts > 1 && other_parts(m, &others, err) == -1) ||
+        buf_cstr(&others, err) == NULL)
+        goto out;
+    if (m->last_part)
+        rc = add_simple(vs, VERIFY_PART, CM_OK, NULL, err,
+                        "part %" PRIu32 " of %" PRIu32 " of a set that "
+                        "spans media (the last, with the catalog); %s",
+                        m->part, m->part, (const char *)others.data);
+    else
+        rc = add_simple(vs, VERIFY_PART, CM_OK, NULL, err,
+                        "part %" PRIu32 " of a set that spans media; %s%sthe "
+                        "parts after it, with the catalog, are on other "
+                        "media (or the set was never finished)",
+                        m->part, (const char *)others.data,
+                        others.len > 0 ? "; " : "");
+out:
+    buf_free(&others);
+    return rc;
+}
+
 static int
 check_keyless(const char *dir, struct verify_set *vs,
               const struct verify_opts *o, struct cm_err *err)
 {
-    if (check_signer(vs, o, err) == -1 || check_listing(vs, err) == -1 ||
-        check_name(vs, err) == -1 || check_files(dir, vs, o, err) == -1)
+    if (check_part(vs, err) == -1 || check_signer(vs, o, err) == -1 ||
+        check_listing(vs, err) == -1 || check_name(vs, err) == -1 ||
+        (!o->chain_only && check_files(dir, vs, o, err) == -1))
         return -1;
-    return check_extra(dir, vs, err);
+    return check_extra(dir, vs, o, err);
 }
 
 static int
@@ -1096,6 +1165,13 @@ check_deep(struct run *run, struct setr *s, struct verify_set *vs,
         return add_simple(vs, VERIFY_SKIPPED, CM_DAMAGED, NULL, err,
                           "deep check not done: the set's MANIFEST could "
                           "not be authenticated");
+    if (vs->m->part > 0 && !vs->m->last_part)
+        return add_simple(vs, VERIFY_SKIPPED, CM_OK, NULL, err,
+                          "deep check not done on this part: it is done "
+                          "on the set's last part, with the other parts "
+                          "given too");
+    /* A set across media: its other parts are among the targets. */
+    setr_set_holder_dirs(s, run->dirs);
     if (run->o->progress != NULL) {
         run->total += setr_manifest(s)->bytes_in;
         progress_set_total(run->o->progress, run->ntargets, run->total);
@@ -1107,9 +1183,11 @@ check_deep(struct run *run, struct setr *s, struct verify_set *vs,
 
 static int
 add_to_chain(struct chain *c, const struct target *t,
-             const struct verify_set *vs, struct cm_err *err)
+             const struct verify_set *vs, const struct verify_opts *o,
+             struct cm_err *err)
 {
     const struct manifest *m = vs->m;
+    char trusted[MINISIG_KEYID_HEX_LEN];
     struct chain_set cs;
 
     memset(&cs, 0, sizeof cs);
@@ -1126,6 +1204,14 @@ add_to_chain(struct chain *c, const struct target *t,
     memcpy(cs.key_id, m->signer_key_id, sizeof cs.key_id);
     cs.chain_break = m->chain_break;
     cs.authentic = vs->sig != VERIFY_SIG_FAILED;
+    if (o->trusted != NULL) {
+        minisig_keyid_hex(o->trusted->keyid, trusted);
+        cs.unknown_key = strcmp(trusted, m->signer_key_id) != 0;
+    }
+    if (m->has_medium_id)
+        hex_encode(cs.medium_id, m->medium_id, 16);
+    if (m->has_previous_medium)
+        hex_encode(cs.previous_medium, m->previous_medium, 16);
     return chain_add(c, &cs, err);
 }
 
@@ -1160,10 +1246,15 @@ check_target(struct run *run, const struct target *t, struct cm_err *err)
     manifest_init(&own);
     vs.dir = t->dir;
     vs.name = t->name;
+    if (o->source != NULL && o->source->problem != NULL &&
+        add_simple(&vs, VERIFY_STREAM, CM_DAMAGED, NULL, err, "%s",
+                   o->source->problem) == -1)
+        goto out;
     if (open_set(t->dir, o, &vs, &s, &own, err) == -1 ||
         (vs.m != NULL && check_keyless(t->dir, &vs, o, err) == -1) ||
         (o->deep && check_deep(run, s, &vs, err) == -1) ||
-        (vs.m != NULL && add_to_chain(run->r->chain, t, &vs, err) == -1))
+        (vs.m != NULL && (vs.m->part == 0 || vs.m->last_part) &&
+         add_to_chain(run->r->chain, t, &vs, o, err) == -1))
         goto out;
     tally(run->r, &vs);
     if (o->on_set != NULL && o->on_set(o->ctx, &vs, err) == -1)
@@ -1193,12 +1284,15 @@ verify_run(const char *const *paths, size_t n, const struct verify_opts *o,
     run.r = r;
     r->untrusted = o->trusted == NULL;
     r->deep = o->deep;
+    r->chain_only = o->chain_only;
     if (o->trusted != NULL)
         minisig_keyid_hex(o->trusted->keyid, r->trusted_key);
     if (n == 0)
         return cm_fail(err, CM_EUSAGE, "no set given");
     if (o->deep && (o->ids == NULL || o->ids->n == 0))
         return cm_fail(err, CM_EUSAGE, "--deep needs an identity (-i)");
+    if (o->deep && o->chain_only)
+        return cm_fail(err, CM_EUSAGE, "--chain and --deep: one or the other");
     if (chain_new(&r->chain, err) == -1 || discover(&run, paths, n, err) == -1)
         goto out;
     if (o->progress != NULL) {
@@ -1221,6 +1315,7 @@ out:
     }
     free(run.targets);
     free(run.peers);
+    free(run.dirs);
     return rc;
 }
 

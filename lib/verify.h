@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "chain.h"
 #include "cm.h"
+#include "filecheck.h"
 #include "manifest.h"
 #include "minisig.h"
 #include "progress.h"
@@ -63,6 +64,9 @@ enum verify_what {
     VERIFY_SKIPPED,     /* deep: not done, and why */
     VERIFY_REPAIR,      /* whether `repair` can rebuild a damaged file
                            from parity (parity.h) */
+    VERIFY_PART,        /* a part of a set that spans media: which, and
+                           where the others are (code CM_OK) */
+    VERIFY_STREAM,      /* a tape stream: malformed, or breaks off */
 };
 
 /* For VERIFY_OBJECT: what is wrong with it. */
@@ -124,14 +128,37 @@ struct verify_set {
     struct verify_deep deep;
 };
 
+/*
+ * Where a set's files are read from, when not from its directory: a tape
+ * stream read before (verify_stream).  The set directory then holds only
+ * MANIFEST and MANIFEST.minisig.
+ */
+struct verify_source {
+    /* Check ${f} as filescan_file() (filescan.h) would.  0, or -1 only
+     * when the check cannot run (CM_EINTERNAL). */
+    int (*scan)(void *ctx, const struct manifest_file *f,
+                struct filecheck_report *r, struct cm_err *err);
+    /* The names found that ${m} does not list (nor MANIFEST and its
+     * signature), sorted, malloc'ed.  CM_EINTERNAL. */
+    int (*extra)(void *ctx, const struct manifest *m, char ***names,
+                 size_t *n, struct cm_err *err);
+    /* What went wrong with the stream as a whole, or NULL. */
+    const char *problem;
+    void *ctx;
+};
+
 struct verify_opts {
     /* The key every set must be signed with; NULL: each set's own key. */
     const struct minisig_pubkey *trusted;
     /* With deep: the identities to decrypt with. */
     const struct age_identities *ids;
     int deep;
+    /* Only the signatures, MANIFESTs and the chain: no file is read. */
+    int chain_only;
     int threads;               /* hashing threads, 1 or 2; 0: 2 */
     struct progress *progress; /* NULL: none */
+    /* NULL: the sets' directories; else where the files are (a stream). */
+    const struct verify_source *source;
     /* Called after each set, in order; a -1 stops the run. */
     int (*on_set)(void *ctx, const struct verify_set *s, struct cm_err *err);
     void *ctx;
@@ -145,6 +172,7 @@ struct verify_result {
     int untrusted;      /* sets were checked with their own keys */
     char trusted_key[MINISIG_KEYID_HEX_LEN]; /* its id, or "" */
     int deep;                                /* a deep check was asked for */
+    int chain_only;                          /* only the chain was checked */
     struct verify_deep deep_total; /* the sets' deep counts added up */
     struct chain *chain;           /* the chain table and findings */
     char **notes;                  /* "ignored: DIR (an unfinished set)" ... */
@@ -169,6 +197,20 @@ int verify_run(const char *const *paths, size_t n, const struct verify_opts *o,
                struct verify_result *r, struct cm_err *err);
 
 void verify_result_free(struct verify_result *r);
+
+/*
+ * Verify the set written as a tape stream (tape.h) at ${path} ("-":
+ * standard input), read once, in order, never seeking: each file hashed
+ * as it streams by (whole and per 1 MiB block), then MANIFEST's signature
+ * checked and everything compared, as verify_run does for a directory and
+ * with the same findings, plus VERIFY_STREAM when the stream is malformed
+ * or breaks off.  MANIFEST and its signature are kept in a private
+ * directory under ${tmp_dir} meanwhile.  Not with deep (CM_EUSAGE).
+ * Returns as verify_run.
+ */
+int verify_stream(const char *path, const char *tmp_dir,
+                  const struct verify_opts *o, struct verify_result *r,
+                  struct cm_err *err);
 
 /* "signature", "manifest", "missing", ... (the JSON "what"). */
 const char *verify_what_name(enum verify_what w);

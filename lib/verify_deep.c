@@ -30,6 +30,7 @@
 #define DEEP_BUF (1u << 20)
 #define DEEP_LOST_MAX 65536 /* damaged frames remembered per volume */
 #define DEEP_OTHERS_MAX 64  /* other holder sets counted by name */
+#define DEEP_PEERS_OPEN 4   /* other sets given kept open at once */
 #define TAR_BLOCK 512
 
 struct range {
@@ -73,20 +74,23 @@ struct deep {
     struct range *lost;
     size_t nlost;
 
-    /* Another set given, for records it holds. */
+    /* Other sets given, for records they hold (d->peer the last used). */
     struct setr *peer;
-    size_t peer_index;
+    struct setr *open[DEEP_PEERS_OPEN];
+    size_t open_index[DEEP_PEERS_OPEN];
+    uint64_t open_used[DEEP_PEERS_OPEN], clock;
     struct other others[DEEP_OTHERS_MAX];
     size_t nothers;
     uint64_t others_more;
 
-    EVP_MD_CTX *h1, *h2;
+    EVP_MD_CTX *h1, *h2, *h3;
     uint8_t *buf;
 };
 
 /* BAD: noted; LOST: noted, its bytes are in damaged data; BROKEN: could
- * not be read (not noted yet). */
-enum outcome { GOOD, BAD, LOST, BROKEN, FATAL };
+ * not be read (not noted yet); UNCHECKED: some of its bytes are held by a
+ * set not given (counted, not noted). */
+enum outcome { GOOD, BAD, LOST, BROKEN, FATAL, UNCHECKED };
 
 /* Hand an error that ends the check (out of memory) to the caller. */
 static int
@@ -170,10 +174,13 @@ object_finding(struct deep *d, const struct catalog_entry *r,
 static int
 is_regular(struct setr *s, const char *name)
 {
-    char path[4200];
+    char path[8400], dir[4200];
+    const char *where = setr_file_dir(s, name, dir, sizeof dir, NULL);
     struct stat st;
 
-    snprintf(path, sizeof path, "%s/%s", setr_dir(s), name);
+    if (where == NULL) /* on a part of the set not given */
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", where, name);
     return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -234,12 +241,12 @@ find_lost(struct deep *d, struct setr *s, uint32_t vol, uint64_t off,
 }
 
 /*
- * Hash [off, off + len) of volume ${vol} of ${s} into d->h1.  GOOD, or
- * BROKEN with ${why} (damaged), or FATAL.
+ * Add [off, off + len) of volume ${vol} of ${s} to ${h}.  GOOD, or BROKEN
+ * with ${why} (damaged), or FATAL.
  */
 static enum outcome
 hash_range(struct deep *d, struct setr *s, uint32_t vol, uint64_t off,
-           uint64_t len, struct cm_err *why, struct cm_err *err)
+           uint64_t len, EVP_MD_CTX *h, struct cm_err *why, struct cm_err *err)
 {
     const struct range *l =
         s == d->s && vol == d->vol ? lost_overlap(d, off, off + len) : NULL;
@@ -250,7 +257,6 @@ hash_range(struct deep *d, struct setr *s, uint32_t vol, uint64_t off,
                 l->b - 1);
         return BROKEN;
     }
-    EVP_DigestInit_ex(d->h1, EVP_sha256(), NULL);
     for (uint64_t done = 0; done < len;) {
         size_t n = len - done < DEEP_BUF ? (size_t)(len - done) : DEEP_BUF;
         if (setr_volume_pread(s, vol, d->buf, n, off + done, why) == -1) {
@@ -260,12 +266,91 @@ hash_range(struct deep *d, struct setr *s, uint32_t vol, uint64_t off,
             }
             return find_lost(d, s, vol, off, len, err) == -1 ? FATAL : BROKEN;
         }
-        EVP_DigestUpdate(d->h1, d->buf, n);
+        EVP_DigestUpdate(h, d->buf, n);
         if (d->o->progress != NULL)
             progress_add(d->o->progress, 0, n);
         done += n;
     }
     return GOOD;
+}
+
+static int peer_open(struct deep *d, size_t i, struct cm_err *err);
+static void count_other(struct deep *d, const uint8_t id[MANIFEST_SET_ID_SIZE]);
+
+/*
+ * The set holding segment ${g}: this set, or one given (*${s}); 0 if that
+ * set was not given, -1 if it does not open (${why}) or on error.
+ */
+static int
+segment_set(struct deep *d, const struct catalog_segment *g, struct setr **s,
+            struct cm_err *why, struct cm_err *err)
+{
+    if (memcmp(g->set_id, d->set_id, MANIFEST_SET_ID_SIZE) == 0) {
+        *s = d->s;
+        return 1;
+    }
+    for (size_t i = 0; i < d->peers->n; i++) {
+        if (memcmp(d->peers->list[i].set_id, g->set_id, MANIFEST_SET_ID_SIZE) !=
+            0)
+            continue;
+        if (peer_open(d, i, why) == -1)
+            return why->code == CM_EINTERNAL ? pass_on(err, why) : -1;
+        *s = d->peer;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * A file stored in segments: read them all, from whichever sets hold them,
+ * and check the whole.  UNCHECKED if a holder was not given.
+ */
+static enum outcome
+content_segments(struct deep *d, const struct catalog_entry *r,
+                 const char *holder, struct cm_err *err)
+{
+    struct cm_err why = CM_ERR_INIT;
+    uint8_t digest[32];
+    char what[CM_ERR_MSG_MAX + 64], hex[33];
+    struct setr *s = NULL;
+    enum outcome o;
+    int k;
+
+    for (size_t i = 0; i < r->nsegments; i++)
+        if (segment_set(d, &r->segments[i], &s, &why, err) == 0) {
+            count_other(d, r->segments[i].set_id);
+            return UNCHECKED;
+        }
+    EVP_DigestInit_ex(d->h3, EVP_sha256(), NULL);
+    for (size_t i = 0; i < r->nsegments; i++) {
+        const struct catalog_segment *g = &r->segments[i];
+        if ((k = segment_set(d, g, &s, &why, err)) == -1 &&
+            why.code == CM_EINTERNAL)
+            return FATAL;
+        o = k == 1 ? hash_range(d, s, g->vol, g->off, g->len, d->h3, &why, err)
+                   : BROKEN;
+        if (o == FATAL)
+            return FATAL;
+        if (o == BROKEN) {
+            manifest_set_id_hex(g->set_id, hex);
+            snprintf(what, sizeof what,
+                     "lost: segment %zu (set %.8s, vol %" PRIu32
+                     ", tar bytes %" PRIu64 "+%" PRIu64 "): %s",
+                     i + 1, hex, g->vol, g->off, g->len, why.msg);
+            return object_finding(d, r, VERIFY_P_LOST, holder, what, err) == -1
+                       ? FATAL
+                       : LOST;
+        }
+    }
+    EVP_DigestFinal_ex(d->h3, digest, NULL);
+    if (CRYPTO_memcmp(digest, r->sha256, 32) == 0)
+        return GOOD;
+    return object_finding(d, r, VERIFY_P_CONTENT, holder,
+                          "its segments put together do not match its "
+                          "catalog SHA-256",
+                          err) == -1
+               ? FATAL
+               : BAD;
 }
 
 /* Check a record's content by random access. */
@@ -280,7 +365,10 @@ content_random(struct deep *d, struct setr *s, const struct catalog_entry *r,
 
     if (!r->has_sha256)
         return GOOD;
-    o = hash_range(d, s, r->vol, r->off, r->len, &why, err);
+    if (r->nsegments > 0)
+        return content_segments(d, r, holder, err);
+    EVP_DigestInit_ex(d->h1, EVP_sha256(), NULL);
+    o = hash_range(d, s, r->vol, r->off, r->len, d->h1, &why, err);
     if (o == FATAL)
         return FATAL;
     if (o == BROKEN) {
@@ -371,32 +459,39 @@ kind_matches(enum catalog_kind k, enum tarr_type t)
     return 0;
 }
 
-/* What differs between ${r} and ${e} (whose offsets are absolute). */
+/*
+ * What differs between ${r} and ${e} (whose offsets are absolute).  A
+ * record ${held} by another set may have moved, been renamed, or changed
+ * mode or owner since that set was made: only where its bytes are counts.
+ */
 static void
-differences(const struct catalog_entry *r, const struct tarr_entry *e,
+differences(const struct catalog_entry *r, const struct tarr_entry *e, int held,
             char *out, size_t outlen)
 {
+    uint64_t stored = r->nsegments > 0 ? r->len : r->size;
     size_t n = 0;
 
 #define DIFF(cond, ...)                                                        \
     if ((cond) && n < outlen)                                                  \
     n += (size_t)snprintf(out + n, outlen - n, __VA_ARGS__)
     out[0] = '\0';
-    DIFF(!same_bytes(&r->path, e->path, e->path_len), ", path");
+    DIFF(!held && !same_bytes(&r->path, e->path, e->path_len), ", path");
     DIFF(!kind_matches(r->kind, e->type), ", kind (%s in the tar entry)",
          tarr_type_name(e->type));
-    DIFF(!r->in_mbox && r->size != e->size,
+    DIFF(!r->in_mbox && stored != e->size,
          ", size (%" PRIu64 " in the tar entry)", e->size);
     DIFF(r->in_mbox &&
              (r->off < e->data_off || r->off + r->len > e->data_off + e->size),
          ", message range outside the file");
     DIFF(!r->in_mbox && (r->off != e->data_off || r->len != e->size),
          ", content offset (%" PRIu64 " in the tar stream)", e->data_off);
-    DIFF(!r->in_mbox && r->mode != e->mode, ", mode (%04o in the tar entry)",
-         (unsigned)e->mode);
-    DIFF(!r->in_mbox && (r->mtime != e->mtime || r->mtime_ns != e->mtime_ns),
+    DIFF(!held && !r->in_mbox && r->mode != e->mode,
+         ", mode (%04o in the tar entry)", (unsigned)e->mode);
+    DIFF(!held && !r->in_mbox &&
+             (r->mtime != e->mtime || r->mtime_ns != e->mtime_ns),
          ", mtime");
-    DIFF(!r->in_mbox && (r->uid != e->uid || r->gid != e->gid), ", owner");
+    DIFF(!held && !r->in_mbox && (r->uid != e->uid || r->gid != e->gid),
+         ", owner");
     DIFF(r->kind == CATALOG_SYMLINK &&
              !same_bytes(&r->link, e->link, e->link_len),
          ", link target");
@@ -410,7 +505,7 @@ compare_entry(struct deep *d, const struct catalog_entry *r,
 {
     char diff[512], what[600];
 
-    differences(r, e, diff, sizeof diff);
+    differences(r, e, holder != NULL, diff, sizeof diff);
     if (diff[0] == '\0')
         return 0;
     snprintf(what, sizeof what,
@@ -504,7 +599,9 @@ record_random(struct deep *d, struct setr *s, const struct catalog_entry *r,
         return c;
     if (!r->in_mbox && (h = header_random(d, s, r, holder, err)) == FATAL)
         return FATAL;
-    return h == BAD || c == BAD ? BAD : GOOD;
+    if (h == BAD || c == BAD)
+        return BAD;
+    return c;
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,6 +612,8 @@ tally(struct deep *d, enum outcome o)
 {
     if (o == GOOD)
         d->vs->deep.checked++;
+    else if (o == UNCHECKED)
+        d->vs->deep.elsewhere++;
     else
         d->vs->deep.bad++;
 }
@@ -582,24 +681,37 @@ next_record(struct deep *d, struct cm_err *err)
                            d->lineno, catalog_why(&why));
 }
 
+/* Make the set given ${i} d->peer, opening it (the least used closed). */
 static int
 peer_open(struct deep *d, size_t i, struct cm_err *err)
 {
-    struct setr_opts so;
+    struct setr_opts so = {d->o->trusted, d->o->ids};
+    size_t slot = 0;
 
-    if (d->peer != NULL && d->peer_index == i)
-        return 0;
-    setr_close(d->peer);
-    d->peer = NULL;
-    so.trusted = d->o->trusted;
-    so.ids = d->o->ids;
-    if (setr_open(d->peers->list[i].dir, &so, &d->peer, err) == -1)
+    for (size_t k = 0; k < DEEP_PEERS_OPEN; k++) {
+        if (d->open[k] != NULL && d->open_index[k] == i) {
+            d->open_used[k] = ++d->clock;
+            d->peer = d->open[k];
+            return 0;
+        }
+        if (d->open[k] == NULL ||
+            (d->open[slot] != NULL && d->open_used[k] < d->open_used[slot]))
+            slot = k;
+    }
+    setr_close(d->open[slot]);
+    d->open[slot] = d->peer = NULL;
+    if (setr_open(d->peers->list[i].dir, &so, &d->open[slot], err) == -1)
         return -1;
-    if (memcmp(setr_manifest(d->peer)->set_id, d->peers->list[i].set_id,
-               MANIFEST_SET_ID_SIZE) != 0)
+    if (memcmp(setr_manifest(d->open[slot])->set_id, d->peers->list[i].set_id,
+               MANIFEST_SET_ID_SIZE) != 0) {
+        setr_close(d->open[slot]);
+        d->open[slot] = NULL;
         return cm_fail(err, CM_EFORMAT, "%s is not that set",
                        d->peers->list[i].dir);
-    d->peer_index = i;
+    }
+    d->open_index[slot] = i;
+    d->open_used[slot] = ++d->clock;
+    d->peer = d->open[slot];
     return 0;
 }
 
@@ -866,6 +978,23 @@ content_verdict(struct deep *d, EVP_MD_CTX *h, int bad, struct cm_err *err)
     return 0;
 }
 
+/*
+ * A file record whose tar entry was read (into h1): its content is that
+ * entry's, or, stored in segments, theirs put together.
+ */
+static int
+file_verdict(struct deep *d, int bad, struct cm_err *err)
+{
+    enum outcome o;
+
+    if (d->rec.nsegments == 0)
+        return content_verdict(d, d->h1, bad, err);
+    if ((o = content_segments(d, &d->rec, NULL, err)) == FATAL)
+        return -1;
+    consume(d, bad && o != LOST ? BAD : o);
+    return 0;
+}
+
 static void
 entry_done(struct deep *d)
 {
@@ -884,7 +1013,7 @@ match_plain(struct deep *d, struct cm_err *err)
     if ((c = compare_entry(d, &d->rec, &d->ent, NULL, err)) == -1)
         return -1;
     entry_done(d);
-    return content_verdict(d, d->h1, c, err);
+    return file_verdict(d, c, err);
 }
 
 /* An mbox message record, its range inside the current entry. */
@@ -936,7 +1065,7 @@ match_mbox(struct deep *d, struct cm_err *err)
                              err);
     if ((c = compare_entry(d, &d->rec, &d->ent, NULL, err)) == -1)
         return -1;
-    return content_verdict(d, d->h1, c, err);
+    return file_verdict(d, c, err);
 }
 
 /* A record whose tar entry is not where it says. */
@@ -1137,7 +1266,8 @@ open_catalog(struct deep *d, struct cm_err *err)
     if (!is_regular(d->s, "catalog.jsonl.zst.age"))
         cm_fail(&why, CM_EIO, "missing or not a regular file");
     if (why.code != CM_OK || setr_catalog_open(d->s, &d->cat, &why) == -1) {
-        if (why.code == CM_EINTERNAL)
+        /* A wrong identity is not damage: the run stops, exit 6. */
+        if (why.code == CM_EINTERNAL || why.code == CM_ENOKEY)
             return pass_on(err, &why);
         d->cat_end = d->cat_failed = 1;
         return catalog_finding(d, CM_DAMAGED, err,
@@ -1219,7 +1349,8 @@ deep_run(struct deep *d, struct cm_err *err)
     if ((d->buf = cm_malloc(DEEP_BUF, err)) == NULL)
         return -1;
     if ((d->h1 = EVP_MD_CTX_new()) == NULL ||
-        (d->h2 = EVP_MD_CTX_new()) == NULL)
+        (d->h2 = EVP_MD_CTX_new()) == NULL ||
+        (d->h3 = EVP_MD_CTX_new()) == NULL)
         return cm_fail(err, CM_EINTERNAL, "out of memory");
     if (open_catalog(d, err) == -1)
         return -1;
@@ -1252,10 +1383,12 @@ verify_deep_set(struct setr *s, struct verify_set *vs,
     stream_close(&d);
     catalog_reader_free(d.cat);
     catalog_entry_free(&d.rec);
-    setr_close(d.peer);
+    for (size_t k = 0; k < DEEP_PEERS_OPEN; k++)
+        setr_close(d.open[k]);
     free(d.lost);
     EVP_MD_CTX_free(d.h1);
     EVP_MD_CTX_free(d.h2);
+    EVP_MD_CTX_free(d.h3);
     free(d.buf);
     return rc;
 }

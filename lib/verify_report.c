@@ -33,6 +33,8 @@ verify_what_name(enum verify_what w)
         [VERIFY_CATALOG] = "catalog",
         [VERIFY_SKIPPED] = "skipped",
         [VERIFY_REPAIR] = "repair",
+        [VERIFY_PART] = "part",
+        [VERIFY_STREAM] = "stream",
     };
 
     return (size_t)w < CM_ARRAY_LEN(names) ? names[w] : "?";
@@ -133,6 +135,11 @@ format_summary(const struct verify_result *r, struct buf *out,
                    r->sets, r->sets == 1 ? "" : "s", r->ok, r->sets - r->ok,
                    problems, problems == 1 ? "" : "s", bytes) == -1 ||
         format_deep_summary(r, out, err) == -1)
+        return -1;
+    if (r->chain_only &&
+        buf_printf(out, err,
+                   "--chain: signatures, MANIFESTs and the chain only; the "
+                   "sets' files were not read\n") == -1)
         return -1;
     if (!r->untrusted)
         return buf_printf(out, err,
@@ -382,6 +389,12 @@ chain_row_json(const struct chain_row *r)
     jset(o, "fork", json_boolean(r->fork));
     jset(o, "key_changed", json_boolean(r->key_changed));
     jset(o, "authentic", json_boolean(r->set.authentic));
+    jset(o, "unknown_key", json_boolean(r->set.unknown_key));
+    jset(o, "medium_id",
+         r->set.medium_id[0] ? json_string(r->set.medium_id) : json_null());
+    jset(o, "previous_medium",
+         r->set.previous_medium[0] ? json_string(r->set.previous_medium)
+                                   : json_null());
     return o;
 }
 

@@ -15,6 +15,29 @@ set(TEST_ENV
   "TOOLDIR=${CMAKE_BINARY_DIR}/test-tools"
   "TESTDATA=${CMAKE_SOURCE_DIR}/test/data")
 
+# In a sanitizer build every report, of every process a test runs, goes to
+# a file in sanitizer-logs/ (LeakSanitizer on, no recovery), and the last
+# test fails if there is any: a leak or an error in a run whose exit status
+# a test expected to be non-zero, or ignored, does not go unseen.
+# ASAN_OPTIONS and UBSAN_OPTIONS set when cmake runs are kept, these added.
+if(COLDMAIL_SANITIZE)
+  set(SAN_LOGS ${CMAKE_BINARY_DIR}/sanitizer-logs)
+  list(APPEND TEST_ENV
+    "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=1:log_path=${SAN_LOGS}/asan"
+    "UBSAN_OPTIONS=$ENV{UBSAN_OPTIONS}:print_stacktrace=1:halt_on_error=1:log_path=${SAN_LOGS}/ubsan")
+  add_test(NAME sanitizer/clear-logs COMMAND ${CMAKE_COMMAND} -E
+           rm -rf ${SAN_LOGS})
+  add_test(NAME sanitizer/make-logs COMMAND ${CMAKE_COMMAND} -E
+           make_directory ${SAN_LOGS})
+  add_test(NAME sanitizer/no-reports
+           COMMAND sh -c "if ls -A '${SAN_LOGS}' | grep -q .; then for f in '${SAN_LOGS}'/*; do echo \"--- $f\"; head -80 \"$f\"; done; exit 1; fi; echo no sanitizer reports")
+  set_tests_properties(sanitizer/clear-logs PROPERTIES FIXTURES_SETUP sanclear)
+  set_tests_properties(sanitizer/make-logs PROPERTIES
+    FIXTURES_SETUP sanlogs FIXTURES_REQUIRED sanclear)
+  set_tests_properties(sanitizer/no-reports PROPERTIES
+    FIXTURES_CLEANUP sanlogs LABELS sanitizer)
+endif()
+
 file(GLOB TOOL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/test/tools/*.c)
 foreach(src ${TOOL_SOURCES})
   get_filename_component(name ${src} NAME_WE)
@@ -39,7 +62,15 @@ foreach(src ${UNIT_SOURCES})
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(unit/${name} PROPERTIES ENVIRONMENT "${TEST_ENV}"
                        LABELS unit)
+  if(COLDMAIL_SANITIZE)
+    set_tests_properties(unit/${name} PROPERTIES FIXTURES_REQUIRED sanlogs)
+  endif()
 endforeach()
+
+# test_secrets searches every block libcoldmail frees or moves for secrets.
+if(TARGET test_secrets)
+  target_link_options(test_secrets PRIVATE -Wl,--wrap=free -Wl,--wrap=realloc)
+endif()
 
 # test_cctv inflates the zlib-compressed CCTV age vectors.
 if(TARGET test_cctv)
@@ -56,8 +87,23 @@ foreach(kind e2e interop)
     set_tests_properties(${kind}/${name} PROPERTIES
       ENVIRONMENT "${TEST_ENV}" LABELS ${kind} TIMEOUT 900
       SKIP_RETURN_CODE 77)
+    if(COLDMAIL_SANITIZE)
+      set_tests_properties(${kind}/${name} PROPERTIES FIXTURES_REQUIRED sanlogs)
+    endif()
   endforeach()
 endforeach()
+
+# valgrind memcheck of the end-to-end sample (test/valgrind.sh --quick; the
+# whole script runs a subset of e2e too).  Plain builds only: valgrind and
+# the sanitizers do not mix.
+if(NOT COLDMAIL_SANITIZE AND NOT COLDMAIL_FUZZ)
+  add_test(NAME valgrind/sample
+           COMMAND bash ${CMAKE_SOURCE_DIR}/test/valgrind.sh --quick
+                   ${CMAKE_BINARY_DIR}
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(valgrind/sample PROPERTIES LABELS valgrind
+                       TIMEOUT 600 SKIP_RETURN_CODE 77)
+endif()
 
 # Fuzz targets: every build replays the seed corpora through a plain main();
 # with COLDMAIL_FUZZ=ON (clang) real libFuzzer binaries are built as well.
@@ -72,7 +118,12 @@ foreach(src ${FUZZ_SOURCES})
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/test-fuzz)
   add_test(NAME fuzz-replay/${target}
            COMMAND replay_${target} ${CMAKE_SOURCE_DIR}/test/fuzz/corpus/${target})
-  set_tests_properties(fuzz-replay/${target} PROPERTIES LABELS fuzz)
+  set_tests_properties(fuzz-replay/${target} PROPERTIES LABELS fuzz
+                       ENVIRONMENT "${TEST_ENV}")
+  if(COLDMAIL_SANITIZE)
+    set_tests_properties(fuzz-replay/${target} PROPERTIES
+                         FIXTURES_REQUIRED sanlogs)
+  endif()
   if(COLDMAIL_FUZZ)
     add_executable(fuzz_${target} ${src})
     target_compile_options(fuzz_${target} PRIVATE -fsanitize=fuzzer)

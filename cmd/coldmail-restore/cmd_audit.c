@@ -32,6 +32,8 @@ struct audit_cli {
 
 static struct poptOption audit_options[] = {
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_options, 0, "Keys:", NULL},
+    {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_at_options, 0,
+     "Point in time:", NULL},
     {"sample", 0, POPT_ARG_STRING, NULL, A_SAMPLE,
      "check N messages picked at random", "N"},
     {"seed", 0, POPT_ARG_STRING, NULL, A_SEED,
@@ -155,7 +157,8 @@ out:
 
 /* The exit status, or -1. */
 static int
-audit_main(const struct audit_cli *o, const char *dir, struct cm_err *err)
+audit_main(const struct audit_cli *o, const char *const *args, int nargs,
+           struct cm_err *err)
 {
     struct audit_opts ao;
     struct audit_report rep;
@@ -164,12 +167,13 @@ audit_main(const struct audit_cli *o, const char *dir, struct cm_err *err)
 
     memset(&ao, 0, sizeof ao);
     memset(&rep, 0, sizeof rep);
-    if (numbers(o, &ao, err) == -1 || setargs_open(&o->set, dir, &s, err) == -1)
+    if (numbers(o, &ao, err) == -1 ||
+        setargs_open(&o->set, args, (size_t)nargs, &s, err) == -1)
         return -1;
     ao.set = s.set;
     ao.set_opts = &s.opts;
     if (audit_run(&ao, &rep, err) == 0) {
-        print_report(dir, &rep);
+        print_report(setr_dir(s.set), &rep);
         fflush(stdout);
         if (o->report == NULL || write_report(o->report, &rep, err) == 0)
             rc = rep.failed == 0 ? CM_OK : CM_DAMAGED;
@@ -191,7 +195,8 @@ cmd_audit(int argc, const char **argv)
     memset(&o, 0, sizeof o);
     pc = poptGetContext("coldmail-restore audit", argc, argv, audit_options, 0);
     poptSetOtherOptionHelp(
-        pc, "-i IDENTITY_FILE --sample N [--seed S] [--report FILE] SET_DIR");
+        pc, "-i IDENTITY_FILE --sample N [--seed S] [--report FILE] "
+            "[--at DATE] SET_DIR [SET_DIR|MEDIUM_DIR...]");
     if (cli_parse(pc, audit_option, &o, &err) == -1)
         goto out;
     if (o.help) {
@@ -199,10 +204,10 @@ cmd_audit(int argc, const char **argv)
         goto out;
     }
     args = cli_args(pc, &nargs);
-    if (nargs != 1)
-        cm_fail(&err, CM_EUSAGE, "audit takes one SET_DIR (see --help)");
+    if (nargs < 1)
+        cm_fail(&err, CM_EUSAGE, "audit needs a SET_DIR (see --help)");
     else
-        status = audit_main(&o, args[0], &err);
+        status = audit_main(&o, args, nargs, &err);
 out:
     setargs_free(&o.set);
     free(o.sample);

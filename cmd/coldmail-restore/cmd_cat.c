@@ -24,6 +24,8 @@ struct cat_opts {
 
 static struct poptOption cat_options[] = {
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_options, 0, "Keys:", NULL},
+    {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_at_options, 0,
+     "Point in time:", NULL},
     {"message-id", 0, POPT_ARG_STRING, NULL, CAT_MESSAGE_ID,
      "the message with this Message-ID (<> optional; the first if several)",
      "ID"},
@@ -60,7 +62,8 @@ to_stdout(void *ctx, const void *p, size_t len, struct cm_err *err)
 }
 
 static int
-cat_run(const struct cat_opts *o, const char *dir, struct cm_err *err)
+cat_run(const struct cat_opts *o, const char *const *args, int nargs,
+        struct cm_err *err)
 {
     struct query_cat_opts q = {NULL, NULL, o->path, o->message_id};
     struct query_cat_result res;
@@ -70,7 +73,7 @@ cat_run(const struct cat_opts *o, const char *dir, struct cm_err *err)
     if ((o->path == NULL) == (o->message_id == NULL))
         return cm_fail(err, CM_EUSAGE,
                        "cat needs --message-id ID or --path PATH (one)");
-    if (setargs_open(&o->set, dir, &s, err) == -1)
+    if (setargs_open(&o->set, args, (size_t)nargs, &s, err) == -1)
         return -1;
     q.set = s.set;
     q.set_opts = &s.opts;
@@ -94,7 +97,8 @@ cmd_cat(int argc, const char **argv)
     memset(&o, 0, sizeof o);
     pc = poptGetContext("coldmail-restore cat", argc, argv, cat_options, 0);
     poptSetOtherOptionHelp(
-        pc, "-i IDENTITY_FILE (--message-id ID | --path PATH) SET_DIR");
+        pc, "-i IDENTITY_FILE (--message-id ID | --path PATH) [--at DATE] "
+            "SET_DIR [SET_DIR|MEDIUM_DIR...]");
     if (cli_parse(pc, cat_option, &o, &err) == -1)
         goto out;
     if (o.help) {
@@ -102,10 +106,10 @@ cmd_cat(int argc, const char **argv)
         goto out;
     }
     args = cli_args(pc, &nargs);
-    if (nargs != 1)
-        cm_fail(&err, CM_EUSAGE, "cat takes one SET_DIR (see --help)");
+    if (nargs < 1)
+        cm_fail(&err, CM_EUSAGE, "cat needs a SET_DIR (see --help)");
     else
-        cat_run(&o, args[0], &err);
+        cat_run(&o, args, nargs, &err);
 out:
     setargs_free(&o.set);
     free(o.message_id);

@@ -28,6 +28,8 @@ struct ls_opts {
 
 static struct poptOption ls_options[] = {
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_options, 0, "Keys:", NULL},
+    {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_at_options, 0,
+     "Point in time:", NULL},
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, filterargs_options, 0, "Filters:", NULL},
     {"json", 0, POPT_ARG_NONE, NULL, LS_JSON,
      "one JSON object per line: the catalog record (coldmail-format(5))", NULL},
@@ -147,7 +149,8 @@ print_json(void *ctx, const struct catalog_entry *e, struct cm_err *err)
 }
 
 static int
-ls_run(const struct ls_opts *o, const char *dir, struct cm_err *err)
+ls_run(const struct ls_opts *o, const char *const *args, int nargs,
+       struct cm_err *err)
 {
     struct setargs_set s;
     struct filter *f = NULL;
@@ -156,7 +159,7 @@ ls_run(const struct ls_opts *o, const char *dir, struct cm_err *err)
 
     buf_init(&line, 2 * CATALOG_LINE_MAX);
     if (filterargs_build(&o->filter, &f, err) == -1 ||
-        setargs_open(&o->set, dir, &s, err) == -1)
+        setargs_open(&o->set, args, (size_t)nargs, &s, err) == -1)
         goto out;
     if (!o->json)
         printf("%-16s %10s %-6s %-*s %-*s %s\n", "DATE (UTC)", "SIZE", "FLAGS",
@@ -182,7 +185,9 @@ cmd_ls(int argc, const char **argv)
 
     memset(&o, 0, sizeof o);
     pc = poptGetContext("coldmail-restore ls", argc, argv, ls_options, 0);
-    poptSetOtherOptionHelp(pc, "-i IDENTITY_FILE [filters] [--json] SET_DIR");
+    poptSetOtherOptionHelp(pc,
+                           "-i IDENTITY_FILE [filters] [--json] [--at DATE] "
+                           "SET_DIR [SET_DIR|MEDIUM_DIR...]");
     if (cli_parse(pc, ls_option, &o, &err) == -1)
         goto out;
     if (o.help) {
@@ -190,10 +195,10 @@ cmd_ls(int argc, const char **argv)
         goto out;
     }
     args = cli_args(pc, &nargs);
-    if (nargs != 1)
-        cm_fail(&err, CM_EUSAGE, "ls takes one SET_DIR (see --help)");
+    if (nargs < 1)
+        cm_fail(&err, CM_EUSAGE, "ls needs a SET_DIR (see --help)");
     else
-        ls_run(&o, args[0], &err);
+        ls_run(&o, args, nargs, &err);
 out:
     setargs_free(&o.set);
     filterargs_free(&o.filter);

@@ -17,11 +17,13 @@
 #include "progress.h"
 #include "restore.h"
 #include "setargs.h"
+#include "tapein.h"
 
 #define R_FORMAT 0x300
 #define R_MERGE 0x301
 #define R_FSYNC 0x302
 #define R_PROGRESS 0x303
+#define R_SPOOL_DIR 0x304
 #define LIST_MAX (4u << 20) /* bytes of each list kept for the summary */
 
 struct restore_cli {
@@ -29,11 +31,14 @@ struct restore_cli {
     struct filterargs filter;
     char *output;
     char *format;
+    char *spool_dir;
     int merge, fsync, progress, quiet, help;
 };
 
 static struct poptOption restore_options[] = {
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_options, 0, "Keys:", NULL},
+    {NULL, 0, POPT_ARG_INCLUDE_TABLE, setargs_at_options, 0,
+     "Point in time:", NULL},
     {NULL, 0, POPT_ARG_INCLUDE_TABLE, filterargs_options, 0, "Filters:", NULL},
     {"output", 'o', POPT_ARG_STRING, NULL, 'o',
      "restore under TARGET (created if missing; must be empty)", "TARGET"},
@@ -45,6 +50,10 @@ static struct poptOption restore_options[] = {
      "restore into a non-empty TARGET; never overwrite a different file", NULL},
     {"fsync", 0, POPT_ARG_NONE, NULL, R_FSYNC,
      "fsync every file (default: one syncfs at the end)", NULL},
+    {"spool-dir", 0, POPT_ARG_STRING, NULL, R_SPOOL_DIR,
+     "a tape stream (- or a device) is unpacked here first; needs room "
+     "for the whole set (default $TMPDIR or /var/tmp)",
+     "DIR"},
     {"progress", 0, POPT_ARG_NONE, NULL, R_PROGRESS,
      "show progress even when standard error is not a terminal", NULL},
     {"quiet", 'q', POPT_ARG_NONE, NULL, 'q',
@@ -66,6 +75,8 @@ restore_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return cli_take_once(pc, &o->output, "--output", err);
     case R_FORMAT:
         return cli_take_once(pc, &o->format, "--format", err);
+    case R_SPOOL_DIR:
+        return cli_take_once(pc, &o->spool_dir, "--spool-dir", err);
     case R_MERGE:
         o->merge = 1;
         return 0;
@@ -259,7 +270,8 @@ set_totals(struct shown *sh, const struct restore_opts *ro)
 
 /* The exit status of a restore that ran to its end, or -1. */
 static int
-restore_main(const struct restore_cli *o, const char *dir, struct cm_err *err)
+restore_main(const struct restore_cli *o, const char *const *args, int nargs,
+             struct cm_err *err)
 {
     struct restore_opts ro;
     struct restore_result res;
@@ -278,7 +290,7 @@ restore_main(const struct restore_cli *o, const char *dir, struct cm_err *err)
     }
     if (parse_format(o->format, &ro.format, err) == -1 ||
         filterargs_build(&o->filter, &ro.filter, err) == -1 ||
-        setargs_open(&o->set, dir, &s, err) == -1 ||
+        setargs_open(&o->set, args, (size_t)nargs, &s, err) == -1 ||
         open_progress(o, &sh, err) == -1)
         goto out;
     ro.set = s.set;
@@ -306,6 +318,38 @@ out:
     return rc;
 }
 
+/*
+ * A tape stream (tape.h) is unpacked into the spool, read once and in
+ * order, then restored from there as a set directory; every block is
+ * checked against the signed MANIFEST as it is read back.
+ */
+static int
+restore_stream(const struct restore_cli *o, const char **args, int nargs,
+               struct cm_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    const char *spool = o->spool_dir != NULL          ? o->spool_dir
+                        : tmp != NULL && *tmp != '\0' ? tmp
+                                                      : "/var/tmp";
+    const char *stream = args[0];
+    char set_dir[4400];
+    int status;
+
+    if (o->output == NULL)
+        return cm_fail(err, CM_EUSAGE, "restore needs -o TARGET");
+    if (!o->quiet)
+        fprintf(stderr, "%s: unpacking the tape stream %s into %s\n",
+                cli_progname,
+                strcmp(stream, "-") == 0 ? "(standard input)" : stream, spool);
+    if (tapein_unpack(stream, spool, set_dir, sizeof set_dir, err) == -1)
+        return -1;
+    args[0] = set_dir;
+    status = restore_main(o, args, nargs, err);
+    args[0] = stream;
+    tapein_unpack_remove(set_dir);
+    return status;
+}
+
 int
 cmd_restore(int argc, const char **argv)
 {
@@ -319,7 +363,8 @@ cmd_restore(int argc, const char **argv)
     pc = poptGetContext("coldmail-restore restore", argc, argv, restore_options,
                         0);
     poptSetOtherOptionHelp(pc, "-i IDENTITY_FILE -o TARGET [filters] "
-                               "[--format maildir|mbox] [--merge] SET_DIR");
+                               "[--format maildir|mbox] [--merge] [--at DATE] "
+                               "SET_DIR [SET_DIR|MEDIUM_DIR...]");
     if (cli_parse(pc, restore_option, &o, &err) == -1)
         goto out;
     if (o.help) {
@@ -327,15 +372,18 @@ cmd_restore(int argc, const char **argv)
         goto out;
     }
     args = cli_args(pc, &nargs);
-    if (nargs != 1)
-        cm_fail(&err, CM_EUSAGE, "restore takes one SET_DIR (see --help)");
+    if (nargs < 1)
+        cm_fail(&err, CM_EUSAGE, "restore needs a SET_DIR (see --help)");
+    else if (tapein_is_stream(args[0]))
+        status = restore_stream(&o, args, nargs, &err);
     else
-        status = restore_main(&o, args[0], &err);
+        status = restore_main(&o, args, nargs, &err);
 out:
     setargs_free(&o.set);
     filterargs_free(&o.filter);
     free(o.output);
     free(o.format);
+    free(o.spool_dir);
     poptFreeContext(pc);
     if (err.code != CM_OK)
         return cli_report(&err);

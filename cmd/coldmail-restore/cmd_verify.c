@@ -13,18 +13,20 @@
 #include "cmds.h"
 #include "ids.h"
 #include "setargs.h"
+#include "tapein.h"
 #include "verify.h"
 
 enum {
     OPT_JSON = 1000,
     OPT_DEEP,
     OPT_THREADS,
+    OPT_CHAIN,
 };
 
 struct verify_cli {
     struct setargs keys; /* -P, -p, -i, --passphrase-file */
     char *threads;
-    int json, deep, help;
+    int json, deep, chain, help;
 };
 
 static struct poptOption verify_options[] = {
@@ -35,6 +37,10 @@ static struct poptOption verify_options[] = {
     {"deep", 0, POPT_ARG_NONE, NULL, OPT_DEEP,
      "also decrypt everything and check every object against the catalog "
      "(needs -i)",
+     NULL},
+    {"chain", 0, POPT_ARG_NONE, NULL, OPT_CHAIN,
+     "only the signatures, MANIFESTs and the chain of custody across the "
+     "sets given (quick: no file is read)",
      NULL},
     {"threads", 0, POPT_ARG_STRING, NULL, OPT_THREADS,
      "hashing threads, 1 or 2 (default 2)", "N"},
@@ -57,6 +63,9 @@ verify_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return 0;
     case OPT_DEEP:
         o->deep = 1;
+        return 0;
+    case OPT_CHAIN:
+        o->chain = 1;
         return 0;
     case 'h':
         o->help = 1;
@@ -167,11 +176,29 @@ load_keys(const struct verify_cli *c, struct minisig_pubkey *pk,
     if (a->pubkey != NULL || a->pubkey_file != NULL)
         vo->trusted = pk;
     vo->deep = c->deep;
+    vo->chain_only = c->chain;
     if (c->deep && ids_load(a->identities, a->nidentities, a->passphrase_file,
                             1, ids, err) == -1)
         return -1;
     vo->ids = ids;
     return 0;
+}
+
+/* Directories, or one tape stream (tape.h): "-", a device or a file. */
+static int
+run(const char *const *args, int nargs, const struct verify_opts *vo,
+    struct verify_result *r, struct cm_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    for (int i = 0; i < nargs; i++)
+        if (tapein_is_stream(args[i]) && nargs > 1)
+            return cm_fail(err, CM_EUSAGE,
+                           "%s: a tape stream is verified on its own", args[i]);
+    if (nargs == 1 && tapein_is_stream(args[0]))
+        return verify_stream(args[0], tmp != NULL && *tmp ? tmp : "/tmp", vo, r,
+                             err);
+    return verify_run(args, (size_t)nargs, vo, r, err);
 }
 
 static int
@@ -200,7 +227,7 @@ verify_main(const struct verify_cli *c, const char *const *args, int nargs,
     sh.vo = &vo;
     if (vo.trusted == NULL)
         warn_untrusted();
-    if (verify_run(args, (size_t)nargs, &vo, &r, err) == -1)
+    if (run(args, nargs, &vo, &r, err) == -1)
         goto out;
     progress_finish(sh.pg);
     if (show_end(&sh, &r, err) == -1)
@@ -226,7 +253,8 @@ cmd_verify(int argc, const char **argv)
     pc = poptGetContext("coldmail-restore verify", argc, argv, verify_options,
                         0);
     poptSetOtherOptionHelp(pc, "[-P PUBKEY | -p PUBKEY_FILE] [--json] "
-                               "[--deep -i IDENTITY...] SET_DIR|MEDIUM_DIR...");
+                               "[--chain | --deep -i IDENTITY...] "
+                               "SET_DIR|MEDIUM_DIR...|-|DEVICE");
     if (cli_parse(pc, verify_option, &c, &err) == -1)
         goto out;
     if (c.help) {

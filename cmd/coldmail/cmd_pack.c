@@ -15,11 +15,13 @@
 #include "cli.h"
 #include "cmds.h"
 #include "config.h"
+#include "io.h"
 #include "minisig.h"
 #include "pack.h"
 #include "parity.h"
 #include "progress.h"
 #include "state.h"
+#include "tape.h"
 
 struct pack_cli {
     char *output;
@@ -40,6 +42,11 @@ struct pack_cli {
     char *max_chain;
     char *config;
     char *parity;
+    char *tape;
+    char *block_size;
+    char *spool_dir;
+    char *tape_label;
+    char *next_medium;
     int progress, quiet, json, dry_run, full, help;
 };
 
@@ -60,11 +67,34 @@ enum {
     OPT_MAX_CHAIN,
     OPT_CONFIG,
     OPT_PARITY,
+    OPT_TAPE,
+    OPT_BLOCK_SIZE,
+    OPT_SPOOL_DIR,
+    OPT_TAPE_LABEL,
+    OPT_NEXT_MEDIUM,
 };
 
 static const struct poptOption pack_options[] = {
     {"output", 'o', POPT_ARG_STRING, NULL, 'o',
-     "the medium: a directory (the set is created inside it)", "MEDIUM_DIR"},
+     "the medium: a directory (the set is created inside it); -: a tape "
+     "stream on standard output",
+     "MEDIUM_DIR"},
+    {"tape", 0, POPT_ARG_STRING, NULL, OPT_TAPE,
+     "write the set as one tar stream to DEVICE (a tape, or a file "
+     "standing in for one)",
+     "DEVICE"},
+    {"block-size", 0, POPT_ARG_STRING, NULL, OPT_BLOCK_SIZE,
+     "tape: bytes per write (k, M suffixes; default 256k)", "SIZE"},
+    {"tape-label", 0, POPT_ARG_STRING, NULL, OPT_TAPE_LABEL,
+     "tape: the label recorded as the set's medium", "NAME"},
+    {"spool-dir", 0, POPT_ARG_STRING, NULL, OPT_SPOOL_DIR,
+     "tape: where each file waits until it is streamed; spanning media: "
+     "where the catalog waits (default $TMPDIR or /var/tmp)",
+     "DIR"},
+    {"next-medium", 0, POPT_ARG_STRING, NULL, OPT_NEXT_MEDIUM,
+     "when the medium is full, run CMD: it prints the next medium's "
+     "directory",
+     "CMD"},
     {"recipient", 'r', POPT_ARG_STRING, NULL, 'r',
      "encrypt to this age recipient (age1...; repeatable)", "RECIPIENT"},
     {"recipients-file", 'R', POPT_ARG_STRING, NULL, 'R',
@@ -146,6 +176,16 @@ pack_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return cli_take_once(pc, &o->config, "--config", err);
     case OPT_PARITY:
         return cli_take_once(pc, &o->parity, "--parity", err);
+    case OPT_TAPE:
+        return cli_take_once(pc, &o->tape, "--tape", err);
+    case OPT_BLOCK_SIZE:
+        return cli_take_once(pc, &o->block_size, "--block-size", err);
+    case OPT_SPOOL_DIR:
+        return cli_take_once(pc, &o->spool_dir, "--spool-dir", err);
+    case OPT_TAPE_LABEL:
+        return cli_take_once(pc, &o->tape_label, "--tape-label", err);
+    case OPT_NEXT_MEDIUM:
+        return cli_take_once(pc, &o->next_medium, "--next-medium", err);
     case OPT_FULL:
         o->full = 1;
         return 0;
@@ -186,6 +226,11 @@ free_cli(struct pack_cli *o)
     free(o->max_chain);
     free(o->config);
     free(o->parity);
+    free(o->tape);
+    free(o->block_size);
+    free(o->spool_dir);
+    free(o->tape_label);
+    free(o->next_medium);
 }
 
 /* The configuration file fills in what the command line left out. */
@@ -277,6 +322,57 @@ numeric_options(const struct pack_cli *o, struct pack_opts *po,
     return 0;
 }
 
+/* Tape output and spanning media into pack_opts (tape.h, setw.h). */
+static int
+media_options(const struct pack_cli *o, struct pack_opts *po,
+              struct cm_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    uint64_t bs = TAPE_BLOCK_DEFAULT;
+
+    if (o->tape != NULL && o->output != NULL)
+        return cm_fail(err, CM_EUSAGE, "give -o or --tape, not both");
+    po->medium_dir = o->output;
+    po->spool_dir = o->spool_dir != NULL          ? o->spool_dir
+                    : tmp != NULL && *tmp != '\0' ? tmp
+                                                  : "/var/tmp";
+    po->tape = o->tape;
+    if (o->output != NULL && strcmp(o->output, TAPE_STDIO) == 0)
+        po->tape = TAPE_STDIO;
+    if (po->tape == NULL) {
+        if (o->block_size != NULL || o->tape_label != NULL)
+            return cm_fail(err, CM_EUSAGE,
+                           "--block-size and --tape-label are for tape "
+                           "output (-o - or --tape DEVICE)");
+        po->next_medium = o->next_medium;
+        po->interactive = io_isatty(0) == 1 && io_isatty(2) == 1;
+        return 0;
+    }
+    if (o->next_medium != NULL || o->init_label != NULL)
+        return cm_fail(err, CM_EUSAGE,
+                       "--next-medium and --init-label are for media "
+                       "directories, not tape output");
+    if (o->json && strcmp(po->tape, TAPE_STDIO) == 0)
+        return cm_fail(err, CM_EUSAGE,
+                       "--json with -o -: standard output carries the "
+                       "stream");
+    if (o->block_size != NULL &&
+        cli_parse_size(o->block_size, "--block-size", &bs, err) == -1)
+        return -1;
+    if (bs % 512 != 0 || bs > TAPE_BLOCK_MAX)
+        return cm_fail(err, CM_EUSAGE,
+                       "--block-size %s: a multiple of 512 bytes, at most "
+                       "16M",
+                       o->block_size);
+    po->block_size = (size_t)bs;
+    po->medium_dir = po->spool_dir;
+    po->tape_label = o->tape_label;
+    po->full = 1;
+    /* A reader that goes away must fail the run, not kill it. */
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void
@@ -347,7 +443,8 @@ print_json(const struct pack_result *r, int dry_run)
 {
     json_t *o = json_pack(
         "{s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:b}",
+        "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:b, s:I, "
+        "s:I}",
         "set_dir", dry_run ? NULL : r->set_dir, "set_id",
         dry_run ? NULL : r->set_id, "kind", dry_run ? NULL : r->kind,
         "base_set", *r->base_set ? r->base_set : NULL, "medium",
@@ -361,7 +458,8 @@ print_json(const struct pack_result *r, int dry_run)
         (json_int_t)r->bytes_written, "volumes", (json_int_t)r->volumes,
         "moved", (json_int_t)r->moved, "gone", (json_int_t)r->gone,
         "changed", (json_int_t)r->changed, "skipped", (json_int_t)r->skipped,
-        "seconds", r->seconds, "verified", r->verified, "dry_run", dry_run);
+        "seconds", r->seconds, "verified", r->verified, "dry_run", dry_run,
+        "parts", (json_int_t)r->parts, "tape_bytes", (json_int_t)r->tape_bytes);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
     if (text != NULL)
@@ -394,8 +492,14 @@ print_summary(const struct pack_result *r, int dry_run)
             "%s\n",
             (unsigned long long)r->messages,
             (unsigned long long)(r->files + r->mbox_files), in, r->seconds,
-            r->kind, r->medium, (unsigned long long)r->volumes, out,
+            r->kind, *r->medium != '\0' ? r->medium : "(unlabelled tape)",
+            (unsigned long long)r->volumes, out,
             r->set_dir);
+    if (r->parts > 1)
+        fprintf(stderr,
+                "the set spans %u media: parts 1 to %u went to the media "
+                "announced above, the last (with the catalog) to %s\n",
+                (unsigned)r->parts, (unsigned)r->parts - 1, r->medium);
     if (*r->base_set)
         fprintf(stderr,
                 "incremental on set %.8s: %llu objects unchanged, already "
@@ -411,6 +515,16 @@ print_summary(const struct pack_result *r, int dry_run)
                 (unsigned long long)r->moved, (unsigned long long)r->gone,
                 (unsigned long long)r->changed,
                 (unsigned long long)r->skipped);
+    if (r->tape_bytes > 0) {
+        fprintf(stderr,
+                "tape: %llu bytes streamed; every file was read back from "
+                "the spool before it was streamed; sequence %llu\n"
+                "check the tape with: coldmail-restore verify DEVICE (or - "
+                "for standard input)\n",
+                (unsigned long long)r->tape_bytes,
+                (unsigned long long)r->sequence);
+        return;
+    }
     fprintf(stderr, "verified: every file was read back from the medium and "
                     "matches; sequence %llu\n",
             (unsigned long long)r->sequence);
@@ -428,8 +542,8 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
 
     memset(&po, 0, sizeof po);
     memset(&sk, 0, sizeof sk);
-    if (!o->dry_run && o->output == NULL) {
-        cm_fail(err, CM_EUSAGE, "pack needs -o MEDIUM_DIR");
+    if (!o->dry_run && o->output == NULL && o->tape == NULL) {
+        cm_fail(err, CM_EUSAGE, "pack needs -o MEDIUM_DIR (or --tape)");
         goto out;
     }
     if (!o->dry_run && o->signing_key == NULL) {
@@ -437,12 +551,12 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
         goto out;
     }
     if (numeric_options(o, &po, err) == -1 ||
+        media_options(o, &po, err) == -1 ||
         (!o->dry_run && (load_recipients(o, &rs, err) == -1 ||
                          minisig_seckey_load(o->signing_key, &sk, err) == -1)))
         goto out;
     if (open_progress(o, &sh, err) == -1)
         goto out;
-    po.medium_dir = o->output;
     po.stores = stores;
     po.excludes = (const char *const *)o->excludes;
     po.recipients = &rs;
@@ -452,7 +566,7 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
     po.label = o->label;
     po.dry_run = o->dry_run;
     po.init_label = o->init_label;
-    po.full = o->full;
+    po.full |= o->full;
     po.progress = on_progress;
     po.warn = on_warn;
     po.ctx = &sh;

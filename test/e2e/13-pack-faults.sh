@@ -7,7 +7,8 @@
 # final-named nor *.incomplete), not touch the set already there, and the
 # next pack must succeed.  A short or interrupted call (short, EINTR) must
 # not matter: the set is complete and verifies with minisign, sha256sum,
-# age, zstd and tar.  Problems are collected and reported together.
+# age, zstd and tar; so must an interrupted open, fsync or rename.
+# Problems are collected and reported together.
 . "$(dirname "$0")/../lib.sh"
 
 # A newer pack wants a labelled medium: label it on first use, when the
@@ -144,6 +145,10 @@ done
 for N in $(sample "$(count fsync)"); do
     must_fail "fsync:$N:EIO" 3 "Input/output error"
 done
+# A full medium may show only at fsync (delayed allocation, thin volumes).
+for N in $(sample "$(count fsync)" | awk 'NR % 2 == 1'); do
+    must_fail "fsync:$N:ENOSPC" 7 "No space left on device"
+done
 for N in $(sample "$(count rename)"); do
     must_fail "rename:$N:EIO" 3 "Input/output error"
 done
@@ -175,6 +180,17 @@ for N in $(sample "$(count read)" | awk 'NR % 6 == 1'); do
             problem "read:$N:$what: the pack failed: $(head -c 300 "$T/err")"
         fi
     done
+done
+# An interrupted open, fsync or rename is retried (or, for fsync and
+# rename, harmless): the pack succeeds.
+for spec in $(for N in $(sample "$(count open)" | awk 'NR % 8 == 1'); do echo "open:$N:EINTR"; done) \
+    $(for N in $(sample "$(count fsync)" | awk 'NR % 4 == 1'); do echo "fsync:$N:EINTR"; done) \
+    "rename:$(count rename):EINTR"; do
+    if COLDMAIL_TEST_FAULT=$spec pack; then
+        verify_last "$spec"
+    else
+        problem "$spec: the pack failed: $(head -c 300 "$T/err")"
+    fi
 done
 # Several at once.
 spec="write:2:short,write:3:EINTR,read:5:short,read:6:EINTR,fsync:1:EINTR"

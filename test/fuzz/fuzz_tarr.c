@@ -1,6 +1,7 @@
 /*
  * fuzz_tarr: arbitrary bytes as a volume's tar stream, read the way the
  * restore reads it: every entry, every byte of content, in uneven chunks.
+ * The options are restore's (lib/restore_tar.c): the default bounds.
  * Failures and refusals must carry CM_EFORMAT.  A good entry must have a
  * safe path, offsets that move forward and stay inside the input, and
  * content equal to the input's bytes at its data offset.
@@ -63,7 +64,7 @@ read_content(struct tarr *r, const struct tarr_entry *e, const uint8_t *data,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct tarr_opts opts = {"fuzz", 1u << 20, 0};
+    struct tarr_opts opts = {"fuzz", 0, 0};
     struct cm_err err = CM_ERR_INIT;
     struct src s = {data, size, 0};
     struct tarr_entry e;

@@ -74,7 +74,7 @@ parse_opts(int argc, char **argv, struct opts *o, struct cm_err *err)
 
     memset(o, 0, sizeof *o);
     o->work_factor = AGEKEY_SCRYPT_LOG_N;
-    for (i = 2; i < argc && argv[i][0] == '-'; i++) {
+    for (i = 2; i < argc && argv[i][0] == '-'; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r;
         if (v == NULL)
@@ -93,7 +93,6 @@ parse_opts(int argc, char **argv, struct opts *o, struct cm_err *err)
             r = usage(err);
         if (r == -1)
             return -1;
-        i++;
     }
     o->rest = argv + i;
     o->nrest = argc - i;

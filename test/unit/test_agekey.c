@@ -43,8 +43,8 @@ test_bech32_vectors(void)
         "A12UEL5L",
         "a12uel5l",
         "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
-        "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
-        "qqqqqqqqqqqqqqqc8247j",
+        ("11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+         "qqqqqqqqqqqqqqqc8247j"),
         "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
         "?1ezyfcl",
     };
@@ -59,8 +59,8 @@ test_bech32_vectors(void)
         "10a06t8",
         "1qzzfhee",
         " 1nwldj5",
-        "\x7f"
-        "1axkwrx",
+        ("\x7f"
+         "1axkwrx"),
         "A12uEL5L",
         "a12uel5m",
         "",

@@ -100,6 +100,73 @@ test_hostile(void)
     CHECK(catalog_path_is_safe("..a/.b", 6));
 }
 
+/* An mbox file kept in pieces: round trip, and what is refused. */
+static void
+test_segments(void)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct catalog_entry e, back;
+    struct buf line;
+
+    catalog_entry_init(&e);
+    catalog_entry_init(&back);
+    buf_init(&line, CATALOG_LINE_MAX);
+    e.kind = CATALOG_FILE;
+    catalog_bytes_set(&e.path, "store/mbox", 10, &err);
+    e.size = 300;
+    e.len = 100; /* only the new pieces are in this set */
+    e.has_sha256 = 1;
+    e.vol = 1;
+    e.mbox_variant = strdup("mboxrd");
+    e.nsegments = 2;
+    e.segments = calloc(2, sizeof *e.segments);
+    memset(e.segments[0].set_id, 0xab, 16);
+    e.segments[0].vol = 3;
+    e.segments[0].off = 1536;
+    e.segments[0].len = 200;
+    e.segments[1].vol = 1;
+    e.segments[1].off = 512;
+    e.segments[1].len = 100;
+    CHECK(catalog_entry_format(&e, &line, &err) == 0);
+    CHECK_STR_HAS(buf_cstr(&line, &err),
+                  "\"segments\":[[\"abababababababababababababababab\",3,"
+                  "1536,200],[\"00000000000000000000000000000000\",1,512,"
+                  "100]]");
+    CHECK(catalog_entry_parse((const char *)line.data, line.len - 1, 1, &back,
+                              &err) == 0);
+    CHECK_INT_EQ(back.nsegments, 2);
+    CHECK_INT_EQ(back.segments[0].vol, 3);
+    CHECK_INT_EQ(back.segments[0].off, 1536);
+    CHECK_INT_EQ(back.segments[1].len, 100);
+    CHECK(memcmp(back.segments[0].set_id, e.segments[0].set_id, 16) == 0);
+    CHECK_INT_EQ(back.len, 100);
+    catalog_entry_free(&e);
+    catalog_entry_free(&back);
+    buf_free(&line);
+
+#define SEG(s) "{\"kind\":\"file\",\"path\":\"m\"," BASE ",\"segments\":" s "}"
+#define ZID "\"00000000000000000000000000000000\""
+    expect_bad(SEG("[[" ZID ",1,0,2]]"), "more than the size");
+    expect_bad(
+        "{\"kind\":\"file\",\"path\":\"m\",\"size\":3,\"mode\":420,"
+        "\"mtime\":0,\"uid\":0,\"gid\":0,\"sha256\":\"00000000000000000"
+        "00000000000000000000000000000000000000000000000\",\"set\":" ZID
+        ",\"vol\":1,\"tar_off\":0,\"off\":512,\"len\":1,\"segments\":[[" ZID
+        ",1,0,2]]}",
+        "do not add up");
+    expect_bad(SEG("[[" ZID ",1,0,1],[" ZID ",1,9,1]]"), "more than the size");
+    expect_bad(SEG("[[" ZID ",1,0,0],[" ZID ",1,0,1]]"), "empty segment");
+    expect_bad(SEG("[[" ZID ",0,0,1]]"), "bad volume");
+    expect_bad(SEG("[[\"zz\",1,0,1]]"), "malformed segment");
+    expect_bad(SEG("[[" ZID ",1,0]]"), "malformed segment");
+    expect_bad(SEG("[]"), "1 to 8192");
+    expect_bad("{\"kind\":\"message\",\"path\":\"m\"," BASE
+               ",\"segments\":[[" ZID ",1,0,1]]}",
+               "files only");
+#undef SEG
+#undef ZID
+}
+
 static void
 test_trailer(void)
 {
@@ -121,6 +188,7 @@ main(void)
 {
     test_round_trip();
     test_hostile();
+    test_segments();
     test_trailer();
     return check_report();
 }

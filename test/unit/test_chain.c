@@ -2,7 +2,8 @@
  * chain: the chain of custody over synthetic MANIFESTs (formatted by
  * manifest_format, linked by their real SHA-256): a good chain, gaps, a
  * replaced predecessor, a fork, a recorded break, an unrecorded restart,
- * a key change, a duplicate, two hosts, and order independence.
+ * a key change, a duplicate, two hosts, order independence, a rolled-back
+ * medium and a set signed by an unknown key.
  */
 #include "chain.h"
 
@@ -370,6 +371,108 @@ test_duplicate_and_hosts(void)
     chain_free(NULL);
 }
 
+/* ${f} found on medium ${label} (id ${id}), the set before it on ${prev}. */
+static void
+add_on(struct chain *c, const struct fake *f, const char *label, const char *id,
+       const char *prev, int unknown_key)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct chain_set s;
+
+    memset(&s, 0, sizeof s);
+    s.name = f->name;
+    s.where = label;
+    s.medium = label;
+    s.host = f->host;
+    s.sequence = f->seq;
+    s.created = f->created;
+    memcpy(s.set_id, f->id, 16);
+    s.has_previous = f->has_previous;
+    memcpy(s.previous, f->previous, 32);
+    memcpy(s.manifest_sha256, f->sha, 32);
+    memcpy(s.key_id, f->key, 17);
+    s.authentic = 1;
+    s.unknown_key = unknown_key;
+    snprintf(s.medium_id, sizeof s.medium_id, "%s", id);
+    snprintf(s.previous_medium, sizeof s.previous_medium, "%s", prev);
+    CHECK(chain_add(c, &s, &err) == 0);
+}
+
+#define MA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define MB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* Sets 1-5 on media A (1, 3, 5) and B (2, 4); B given as it was after 2. */
+static void
+test_rollback(void)
+{
+    struct fake s[5];
+    struct cm_err err = CM_ERR_INIT;
+    const struct chain_finding *f;
+    struct chain *c = NULL;
+
+    s[0] = mk("vm", 1, NULL, KEY1, 1000, NULL);
+    for (int i = 1; i < 5; i++)
+        s[i] = mk("vm", (uint64_t)i + 1, &s[i - 1], KEY1, 1000 + i, NULL);
+    CHECK(chain_new(&c, &err) == 0);
+    add_on(c, &s[0], "A", MA, "", 0);
+    add_on(c, &s[1], "B", MB, MA, 0);
+    add_on(c, &s[2], "A", MA, MB, 0);
+    add_on(c, &s[4], "A", MA, MB, 0);
+    CHECK(chain_check(c, &err) == 0);
+    CHECK_INT_EQ(count_kind(c, CHAIN_ROLLBACK), 1);
+    CHECK_INT_EQ(count_kind(c, CHAIN_GAP), 1);
+    if ((f = find_kind(c, CHAIN_ROLLBACK)) != NULL) {
+        CHECK_STR_HAS(f->text, "medium B (B) rolled back: its newest set is "
+                               "sequence 2");
+        CHECK_STR_HAS(f->text, "but sequence 4 was written to it");
+        CHECK_STR_EQ(f->set, s[4].name);
+        CHECK_STR_EQ(f->other, s[1].name);
+    }
+    chain_free(c);
+
+    /* B not given at all: nothing to say about it. */
+    CHECK(chain_new(&c, &err) == 0);
+    add_on(c, &s[2], "A", MA, MB, 0);
+    add_on(c, &s[4], "A", MA, MB, 0);
+    CHECK(chain_check(c, &err) == 0);
+    CHECK_INT_EQ(count_kind(c, CHAIN_ROLLBACK), 0);
+    chain_free(c);
+
+    /* B with set 4: no rollback (set 3 is only missing). */
+    CHECK(chain_new(&c, &err) == 0);
+    add_on(c, &s[1], "B", MB, MA, 0);
+    add_on(c, &s[3], "B", MB, MA, 0);
+    add_on(c, &s[4], "A", MA, MB, 0);
+    CHECK(chain_check(c, &err) == 0);
+    CHECK_INT_EQ(count_kind(c, CHAIN_ROLLBACK), 0);
+    CHECK_INT_EQ(chain_problems(c), 1);
+    chain_free(c);
+}
+
+static void
+test_unknown_key(void)
+{
+    struct fake a = mk("vm", 1, NULL, KEY1, 1000, NULL);
+    struct fake b = mk("vm", 2, &a, KEY2, 2000, NULL);
+    struct cm_err err = CM_ERR_INIT;
+    struct chain *c = NULL;
+    struct buf out;
+
+    CHECK(chain_new(&c, &err) == 0);
+    add_on(c, &a, "A", MA, "", 0);
+    add_on(c, &b, "A", MA, MA, 1);
+    CHECK(chain_check(c, &err) == 0);
+    CHECK_INT_EQ(count_kind(c, CHAIN_UNKNOWN_KEY), 1);
+    if (find_kind(c, CHAIN_UNKNOWN_KEY) != NULL)
+        CHECK_STR_HAS(find_kind(c, CHAIN_UNKNOWN_KEY)->text,
+                      "signed by key " KEY2 ", which is not the trusted key");
+    buf_init(&out, 1 << 20);
+    CHECK(chain_format_text(c, &out, &err) == 0);
+    CHECK_STR_HAS(buf_cstr(&out, &err), "ok, KEY CHANGE, UNKNOWN KEY");
+    buf_free(&out);
+    chain_free(c);
+}
+
 int
 main(void)
 {
@@ -381,5 +484,7 @@ main(void)
     test_break_and_restart();
     test_key_change();
     test_duplicate_and_hosts();
+    test_rollback();
+    test_unknown_key();
     return check_report();
 }

@@ -125,7 +125,7 @@ static void
 test_enospc_leaves_nothing(void)
 {
     pid_t pid;
-    int status, temps;
+    int status = 0, temps;
 
     fresh_root();
     pid = fork();

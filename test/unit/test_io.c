@@ -52,7 +52,7 @@ test_fault_hook(void)
 {
     char path[128];
     pid_t pid;
-    int status;
+    int status = 0;
 
     snprintf(path, sizeof path, "%s/faulty", dir);
     pid = fork();

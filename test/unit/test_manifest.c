@@ -120,10 +120,105 @@ test_strict(void)
     buf_free(&text);
 }
 
+/* sample() plus a parity file for the volume, as MANIFEST text. */
+static char *
+with_parity(void)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct manifest_file *f;
+    struct manifest m;
+    struct buf text;
+    char *s;
+
+    sample(&m);
+    f = manifest_add_file(&m, "vol-0001.tar.zst.age.par", 1u << 20, &err);
+    CHECK(f != NULL);
+    CHECK(manifest_set_parity(&m, f, "vol-0001.tar.zst.age", 4, 1, 1,
+                              &err) == 0);
+    buf_init(&text, MANIFEST_MAX);
+    CHECK(manifest_format(&m, &text, &err) == 0);
+    s = strdup(buf_cstr(&text, &err));
+    manifest_free(&m);
+    buf_free(&text);
+    return s;
+}
+
+/* ${text} with the first ${from} replaced by ${to}. */
+static char *
+edited(const char *text, const char *from, const char *to)
+{
+    const char *p = strstr(text, from);
+    size_t n = strlen(text) + strlen(to) + 1;
+    char *s = malloc(n);
+
+    CHECK(p != NULL);
+    snprintf(s, n, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+    return s;
+}
+
+static void
+expect_bad_edit(const char *text, const char *from, const char *to,
+                const char *needle)
+{
+    char *s = edited(text, from, to);
+
+    expect_bad(s, needle);
+    free(s);
+}
+
+static void
+test_parity_lines(void)
+{
+    struct cm_err err = CM_ERR_INIT;
+    const struct manifest_file *par;
+    struct manifest m;
+    char *t = with_parity();
+    const char *line = "parity-of vol-0001.tar.zst.age 4 1 1\nblock 0 ";
+
+    CHECK_STR_HAS(t, "\nfile vol-0001.tar.zst.age.par 1048576 ");
+    CHECK_STR_HAS(t, line);
+    CHECK(manifest_parse(t, strlen(t), "MANIFEST", &m, &err) == 0);
+    par = manifest_parity_for(&m, "vol-0001.tar.zst.age");
+    CHECK(par != NULL && strcmp(par->name, "vol-0001.tar.zst.age.par") == 0);
+    CHECK(par != NULL && par->parity_k == 4 && par->parity_m == 1 &&
+          par->parity_stripes == 1);
+    CHECK(manifest_parity_for(&m, "RESTORE.txt") == NULL);
+    CHECK(manifest_find_file(&m, "RESTORE.txt")->parity_of == NULL);
+    manifest_free(&m);
+    expect_bad_edit(t, "parity-of vol-0001.tar.zst.age 4",
+                    "parity-of vol-0009.tar.zst.age 4", "not a listed file");
+    expect_bad_edit(t, "parity-of vol-0001.tar.zst.age 4",
+                    "parity-of vol-0001.tar.zst.age.par 4",
+                    "not a listed file");
+    expect_bad_edit(t, " 4 1 1\n", " 0 1 1\n", "out of range");
+    expect_bad_edit(t, " 4 1 1\n", " 4 0 1\n", "out of range");
+    expect_bad_edit(t, " 4 1 1\n", " 4 1 0\n", "out of range");
+    expect_bad_edit(t, " 4 1 1\n", " 200 56 1\n", "out of range");
+    expect_bad_edit(t, " 4 1 1\n", " 4 1 1 7\n", "text after");
+    expect_bad_edit(t, " 4 1 1\n", " 4 1\n", "expected \"parity-of");
+    expect_bad_edit(t, " 4 1 1\n", " 4 x 1\n", "bad number");
+    expect_bad_edit(t, " 4 1 1\n", " 4 1 1\nparity-of x 1 1 1\n",
+                    "expected \"block\"");
+    /* A second parity file for the same file, and parity after blocks. */
+    {
+        char *s = edited(t, "\nend\n",
+                         "\nfile x.par 5 "
+                         "0000000000000000000000000000000000000000000000000000"
+                         "000000000000\nparity-of vol-0001.tar.zst.age 1 1 1"
+                         "\nblock 0 "
+                         "0000000000000000000000000000000000000000000000000000"
+                         "000000000000\nend\n");
+        expect_bad(s, "not a listed file without parity");
+        free(s);
+    }
+    free(t);
+}
+
 int
 main(void)
 {
     test_round_trip();
     test_strict();
+    test_parity_lines();
     return check_report();
 }
