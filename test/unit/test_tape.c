@@ -72,7 +72,7 @@ test_round_trip(void)
         CHECK_INT_EQ(len, sizes[i]);
         for (size_t k = 0; k < len; k++)
             if (got[k] != (uint8_t)('a' + (int)i + (int)(k % 7))) {
-                CHECK(!"content differs");
+                CHECK(0 && "content differs");
                 break;
             }
     }
