@@ -29,6 +29,7 @@ struct pset {
     uint64_t sequence;
     int64_t created;
     uint64_t bytes;
+    uint32_t part; /* of a set that spans media; 0 if it does not */
     long root; /* index of its chain's full set; -1 if broken */
     int point; /* a kept point */
     int held;
@@ -110,6 +111,7 @@ add_set(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
     memcpy(ps->sha, s->manifest_sha256, 32);
     ps->sequence = s->m->sequence;
     ps->created = s->m->created;
+    ps->part = s->m->part;
     ps->bytes = dir_bytes(s->dir);
     return 0;
 }
@@ -213,7 +215,7 @@ mark_points(struct pruner *p)
     unsigned kept = 0;
 
     for (size_t i = p->n; i-- > 0;) {
-        if (p->sets[i].root == -1)
+        if (p->sets[i].root == -1 || p->sets[i].part != 0)
             continue;
         p->res->points++;
         if (kept < p->o->keep) {
@@ -234,9 +236,21 @@ chain_kept(const struct pruner *p, long root)
     return 0;
 }
 
+/* The index of the oldest kept point (the sets are oldest first), or n. */
+static size_t
+oldest_point(const struct pruner *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->sets[i].point)
+            return i;
+    return p->n;
+}
+
 static void
 decide(struct pruner *p)
 {
+    size_t oldest = oldest_point(p);
+
     for (size_t i = 0; i < p->n; i++) {
         struct pset *s = &p->sets[i];
         int kept = s->root != -1 && chain_kept(p, s->root);
@@ -248,11 +262,14 @@ decide(struct pruner *p)
             s->fate = PRUNE_KEEP_BROKEN;
         else if (s->point)
             s->fate = PRUNE_KEEP_POINT;
+        else if (s->part != 0 && (oldest == p->n || i > oldest))
+            s->fate = PRUNE_KEEP_PART;
         else
             s->fate = kept ? PRUNE_KEEP_CHAIN : PRUNE_REMOVE;
         p->res->held += s->held != 0;
         if (s->fate == PRUNE_REMOVE) {
             p->res->removed++;
+            p->res->points_removed += s->part == 0;
             p->res->bytes_freed += s->bytes;
             p->res->chains_removed += s->root == (long)i;
         }

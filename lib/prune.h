@@ -11,7 +11,10 @@
  * its whole chain; so is every chain holding a set under hold (a hold file
  * beside the set, verified or not, or a hold in the state).  A set whose
  * chain is broken (a base missing), or whose MANIFEST cannot be read, is
- * never removed: it is reported.  Every other chain is removed, newest set
+ * never removed: it is reported.  A part of a set that spans media is not
+ * a restorable point of this medium (the other parts are elsewhere): it
+ * is kept while it is newer than the oldest point kept (or no point is
+ * kept), and goes with the chains older than that.  Every other chain is removed, newest set
  * first, so that an interrupted prune leaves whole restorable prefixes:
  * each set is renamed to "<name>.removing" (then it no longer looks like a
  * set), its MANIFEST and signature are deleted first, then its other
@@ -35,6 +38,7 @@ enum prune_fate {
     PRUNE_KEEP_CHAIN,  /* in the chain of a kept point or of a held set */
     PRUNE_KEEP_HELD,   /* under hold */
     PRUNE_KEEP_BROKEN, /* not restorable: a base is missing */
+    PRUNE_KEEP_PART,   /* part of a newer set that spans media */
 };
 
 struct prune_set {
@@ -66,6 +70,7 @@ struct prune_result {
     unsigned points; /* restorable points among them */
     unsigned chains;
     unsigned removed; /* sets removed (or, dry run, to remove) */
+    unsigned points_removed; /* restorable points among them */
     unsigned chains_removed;
     unsigned points_kept;
     unsigned held;        /* sets under hold */

@@ -91,6 +91,8 @@ fate_text(const struct prune_set *s, const struct shown *sh, char *buf,
         return buf;
     case PRUNE_KEEP_BROKEN:
         return "not restorable: a set it builds on is missing";
+    case PRUNE_KEEP_PART:
+        return "part of a set that spans media, newer than the points kept";
     }
     return "";
 }
@@ -131,8 +133,9 @@ print_summary(const struct prune_result *r, int dry_run)
            r->removed, r->removed == 1 ? "" : "s", r->chains_removed,
            r->chains_removed == 1 ? "" : "s", freed,
            dry_run ? "to free" : "freed", r->sets - r->removed,
-           r->sets - r->removed == 1 ? "" : "s", r->points - r->removed,
-           r->points - r->removed == 1 ? "" : "s");
+           r->sets - r->removed == 1 ? "" : "s",
+           r->points - r->points_removed,
+           r->points - r->points_removed == 1 ? "" : "s");
     if (r->held > 0)
         printf(", %u set%s under hold", r->held, r->held == 1 ? "" : "s");
     printf("%s\n",

@@ -201,4 +201,23 @@ expect_code 0 R restore -o "$T/restored-big" "$T"/big/coldmail-*
 assert_same_tree "$T/src/mail" "$T/restored-big/mail"
 expect_code 0 "$COLDMAIL_RESTORE" verify --chain -p "$T/sign.key.pub" "$P3" "$T/big"
 assert_contains "$T/out" "chain: 0 problems"
+# --- prune: a part is not a restorable point of its medium.  Alone on
+# span-1, part 1 is kept (no point is kept there) and counts as no point.
+expect_code 0 "$COLDMAIL" prune "$T/m1" --keep 1 --dry-run -s "$T/sign.key" --state-dir "$T/state"
+assert_contains "$T/out" "keep"
+assert_contains "$T/out" "part of a set that spans media"
+assert_contains "$T/out" "would remove 0 sets"
+assert_contains "$T/out" "0 restorable points"
+# On span-3, an ordinary set newer than part 3 is the point kept, and the
+# part, older than it, goes.
+mkdir -p "$T/tiny/cur" "$T/tiny/new" "$T/tiny/tmp"
+printf 'From: a@example.org\nSubject: tiny\n\nhello\n' >"$T/tiny/cur/1700000000.M1P1.tiny:2,S"
+sleep 1 # set names sort by their second
+expect_code 0 "${PACK[@]}" --full -o "$T/m3" "$T/tiny"
+TINY=$(basename "$(ls -d "$T"/m3/coldmail-* | grep -v "/$NAME\$")")
+expect_code 0 "$COLDMAIL" prune "$T/m3" --keep 1 -s "$T/sign.key" --state-dir "$T/state"
+assert_contains "$T/out" "one of the 1 newest restorable points"
+grep -q "^remove .* $NAME\$" "$T/out" || fail "prune kept part 3, older than the point kept: $(cat "$T/out")"
+assert_contains "$T/out" "kept 1 set, 1 restorable point"
+[ ! -e "$P3" ] && [ -d "$T/m3/$TINY" ] || fail "prune of span-3 removed the wrong set"
 echo "spanning: ok ($([ "$LOOP" = 1 ] && echo "ext4 on loop devices" || echo "directories"))"
