@@ -5,6 +5,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -65,5 +66,12 @@ int cli_report(const struct cm_err *err);
 
 /* Print "${cli_progname}: warning: <fmt>" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * From now on SIGINT, SIGTERM and SIGHUP only set a flag, returned here:
+ * a long run (pack, restore) polls it and stops cleanly, leaving nothing
+ * half-written that looks whole.
+ */
+volatile sig_atomic_t *cli_catch_interrupts(void);
 
 #endif

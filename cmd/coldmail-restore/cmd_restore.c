@@ -3,7 +3,6 @@
  * filters select) under a target directory, in their own layout or as one
  * mbox file per folder; lists what was lost or left alone.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,28 +93,6 @@ restore_option(void *ctx, poptContext pc, int val, struct cm_err *err)
         return 0;
     }
     return cm_fail(err, CM_EINTERNAL, "unhandled option %d", val);
-}
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static void
-catch_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -301,9 +278,8 @@ restore_main(const struct restore_cli *o, const char *const *args, int nargs,
     ro.event = on_event;
     ro.progress = on_progress;
     ro.ctx = &sh;
-    ro.interrupted = &interrupted;
+    ro.interrupted = cli_catch_interrupts();
     set_totals(&sh, &ro);
-    catch_signals();
     if (restore_run(&ro, &res, err) == 0)
         rc = (int)restore_status(&res);
     progress_finish(sh.pg);

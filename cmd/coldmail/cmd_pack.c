@@ -373,28 +373,6 @@ media_options(const struct pack_cli *o, struct pack_opts *po,
     return 0;
 }
 
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static void
-catch_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 /* The progress display, fed with the pack's running totals. */
 struct shown {
     struct progress *pg;
@@ -570,8 +548,7 @@ pack_main(const struct pack_cli *o, const char **stores, struct cm_err *err)
     po.progress = on_progress;
     po.warn = on_warn;
     po.ctx = &sh;
-    po.interrupted = &interrupted;
-    catch_signals();
+    po.interrupted = cli_catch_interrupts();
     rc = pack_run(&po, &res, err);
     progress_clear(sh.pg);
     if (rc == 0 && o->json)
