@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +83,22 @@ mediumscan_sets(const char *medium_dir,
     }
     free(names);
     return rc;
+}
+
+uint64_t
+mediumscan_dir_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    uint64_t n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode))
+            n += (uint64_t)st.st_size;
+    closedir(d);
+    return n;
 }

@@ -34,4 +34,8 @@ int mediumscan_sets(const char *medium_dir,
                                 const struct cm_err *why),
                     void *ctx, struct cm_err *err);
 
+/* Bytes of the regular files in the set directory ${dir}, as they are on
+ * the medium (0 if it cannot be read). */
+uint64_t mediumscan_dir_bytes(const char *dir);
+
 #endif

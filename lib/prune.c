@@ -63,25 +63,6 @@ warn(struct pruner *p, const char *fmt, ...)
     p->o->warn(p->o->ctx, msg);
 }
 
-/* Bytes of the regular files in ${dir}. */
-static uint64_t
-dir_bytes(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    struct stat st;
-    uint64_t n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(st.st_mode))
-            n += (uint64_t)st.st_size;
-    closedir(d);
-    return n;
-}
-
 static int
 add_set(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
 {
@@ -112,7 +93,7 @@ add_set(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
     ps->sequence = s->m->sequence;
     ps->created = s->m->created;
     ps->part = s->m->part;
-    ps->bytes = dir_bytes(s->dir);
+    ps->bytes = mediumscan_dir_bytes(s->dir);
     return 0;
 }
 

@@ -1,7 +1,5 @@
 #include "rebuild.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,24 +39,6 @@ warn(const struct rebuilder *b, const char *fmt, ...)
     b->o->warn(b->o->ctx, msg);
 }
 
-static uint64_t
-dir_bytes(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    struct stat st;
-    uint64_t n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(st.st_mode))
-            n += (uint64_t)st.st_size;
-    closedir(d);
-    return n;
-}
-
 static int
 note_found(struct rebuilder *b, const char *id, struct cm_err *err)
 {
@@ -92,7 +72,7 @@ import_set(void *ctx, const struct mediumscan_set *s, struct cm_err *err)
     }
     b->m->sets++;
     r = state_set_import(b->state, s->m, s->manifest_sha256, s->dir, medium_id,
-                         dir_bytes(s->dir), err);
+                         mediumscan_dir_bytes(s->dir), err);
     if (r == -1 && err->code == CM_ECONFLICT) {
         warn(b, "%s: not recorded: %s", s->name, err->msg);
         cm_err_clear(err);
