@@ -138,3 +138,45 @@ hex_decode(uint8_t *out, size_t n, const char *in, size_t inlen,
     }
     return 0;
 }
+
+size_t
+enc_utf8_check(const uint8_t *p, size_t n, size_t *bad)
+{
+    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+    size_t len, i;
+
+    *bad = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4;
+    else
+        return 0;
+    /* The second byte's range excludes overlongs, surrogates and code
+     * points past U+10FFFF. */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    for (i = 1; i < len && i < n; i++, lo = 0x80, hi = 0xbf)
+        if (p[i] < lo || p[i] > hi)
+            break;
+    *bad = i;
+    return i == len ? len : 0;
+}
+
+size_t
+enc_utf8_len(const uint8_t *p, size_t n)
+{
+    size_t bad;
+
+    return enc_utf8_check(p, n, &bad);
+}

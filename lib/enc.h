@@ -1,7 +1,8 @@
 /*
  * enc: hex and base64, strict.  Decoders reject anything that is not the
  * one canonical encoding (wrong alphabet, stray padding, non-zero unused
- * bits), because age and minisign both require canonical input.
+ * bits), because age and minisign both require canonical input.  And the
+ * strict UTF-8 check that headers and printed names share.
  */
 #ifndef ENC_H
 #define ENC_H
@@ -44,5 +45,17 @@ void hex_encode(char *out, const uint8_t *in, size_t n);
  */
 int hex_decode(uint8_t *out, size_t n, const char *in, size_t inlen,
                const char *what, struct cm_err *err);
+
+/*
+ * Length of the strictly valid UTF-8 sequence at ${p} (at most ${n} bytes,
+ * n >= 1): 1 to 4, or 0 if it is invalid, overlong, a surrogate, past
+ * U+10FFFF or cut short.  *${bad} is then the length of the maximal
+ * invalid subpart, to be replaced by one U+FFFD (as the Unicode Standard
+ * recommends).
+ */
+size_t enc_utf8_check(const uint8_t *p, size_t n, size_t *bad);
+
+/* The same, without the invalid subpart's length. */
+size_t enc_utf8_len(const uint8_t *p, size_t n);
 
 #endif

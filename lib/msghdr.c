@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "enc.h"
 #include "when.h"
 
 /* Longest charset name looked up (longer ones are unknown charsets). */
@@ -25,52 +26,6 @@ struct out {
     int lossy;
     int full;
 };
-
-/*
- * Length of the strictly valid UTF-8 sequence at ${p} (at most ${n} bytes):
- * 1 to 4, or 0 if it is invalid, overlong, a surrogate, past U+10FFFF or
- * cut short.  *${bad} is then the length of the maximal invalid subpart,
- * replaced by one U+FFFD (as the Unicode Standard recommends).
- */
-static size_t
-utf8_check(const uint8_t *p, size_t n, size_t *bad)
-{
-    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-    size_t len, i;
-
-    *bad = 1;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    for (i = 1; i < len && i < n; i++, lo = 0x80, hi = 0xbf)
-        if (p[i] < lo || p[i] > hi)
-            break;
-    *bad = i;
-    return i == len ? len : 0;
-}
-
-static size_t
-utf8_len(const uint8_t *p, size_t n)
-{
-    size_t bad;
-
-    return utf8_check(p, n, &bad);
-}
 
 /* Append one whole character; once the ceiling is reached, drop the rest. */
 static int
@@ -106,7 +61,7 @@ emit_utf8(struct out *o, const uint8_t *p, size_t n, struct cm_err *err)
     size_t i = 0, len, bad;
 
     while (i < n && !o->full) {
-        len = utf8_check(p + i, n - i, &bad);
+        len = enc_utf8_check(p + i, n - i, &bad);
         if (len == 0 || is_control(p + i, len)) {
             if (emit_lost(o, err) == -1)
                 return -1;
@@ -173,7 +128,7 @@ is_valid_utf8(const uint8_t *p, size_t n)
     size_t len;
 
     for (size_t i = 0; i < n; i += len)
-        if ((len = utf8_len(p + i, n - i)) == 0)
+        if ((len = enc_utf8_len(p + i, n - i)) == 0)
             return 0;
     return 1;
 }

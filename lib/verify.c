@@ -813,39 +813,6 @@ check_extra(const char *dir, struct verify_set *vs, const struct verify_opts *o,
 /* ------------------------------------------------------------------ */
 /* Printable names                                                     */
 
-/* The length of the valid UTF-8 sequence at ${p}, or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-    size_t n;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (left < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 char *
 verify_printable(const void *p, size_t len, struct cm_err *err)
 {
@@ -855,7 +822,7 @@ verify_printable(const void *p, size_t len, struct cm_err *err)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_len(s + i, len - i);
+        size_t n = enc_utf8_len(s + i, len - i);
         if (n == 0 ||
             (n == 1 && (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\'))) {
             o += sprintf(o, "\\x%02x", s[i]);

@@ -62,11 +62,44 @@ test_hex(void)
     CHECK(hex_decode(out, 3, "00abfg", 6, "h", &err) == -1);
 }
 
+/* One case: the bytes, the length expected, and the invalid subpart's. */
+static void
+utf8_case(const char *bytes, size_t n, size_t want, size_t want_bad)
+{
+    size_t bad = 99, got = enc_utf8_check((const uint8_t *)bytes, n, &bad);
+
+    CHECK_INT_EQ(got, want);
+    if (want == 0)
+        CHECK_INT_EQ(bad, want_bad);
+    CHECK_INT_EQ(enc_utf8_len((const uint8_t *)bytes, n), want);
+}
+
+static void
+test_utf8(void)
+{
+    utf8_case("a", 1, 1, 0);
+    utf8_case("\xc3\xa9", 2, 2, 0);         /* e acute */
+    utf8_case("\xe2\x82\xac", 3, 3, 0);     /* euro sign */
+    utf8_case("\xf0\x9f\x93\xa7", 4, 4, 0); /* e-mail symbol */
+    utf8_case("\xf4\x8f\xbf\xbf", 4, 4, 0); /* U+10FFFF */
+    utf8_case("\xc0\x80", 2, 0, 1);         /* overlong NUL */
+    utf8_case("\xc1\xbf", 2, 0, 1);         /* overlong */
+    utf8_case("\xe0\x80\x80", 3, 0, 1);     /* overlong, 3 bytes */
+    utf8_case("\xed\xa0\x80", 3, 0, 1);     /* a surrogate */
+    utf8_case("\xf4\x90\x80\x80", 4, 0, 1); /* past U+10FFFF */
+    utf8_case("\xf5\x80\x80\x80", 4, 0, 1); /* no such lead byte */
+    utf8_case("\x80", 1, 0, 1);              /* a lone continuation */
+    utf8_case("\xe2\x82", 2, 0, 2);         /* cut short by the end */
+    utf8_case("\xe2\x82x", 3, 0, 2);        /* cut short by a letter */
+    utf8_case("\xf0\x9f\x93", 3, 0, 3);     /* 3 of 4 */
+}
+
 int
 main(void)
 {
     test_b64_round_trip();
     test_b64_strict();
     test_hex();
+    test_utf8();
     return check_report();
 }
