@@ -361,3 +361,22 @@ io_isatty(int fd)
 {
     return isatty(fd);
 }
+
+void
+io_test_pause(const char *path)
+{
+    static int done;
+    const char *at = getenv("COLDMAIL_TEST_PAUSE_AT");
+    const char *fifo = getenv("COLDMAIL_TEST_PAUSE_FIFO");
+    char line[64];
+    FILE *f;
+
+    if (done || at == NULL || fifo == NULL || strstr(path, at) == NULL)
+        return;
+    done = 1;
+    if ((f = fopen(fifo, "re")) != NULL) {
+        if (fgets(line, sizeof line, f) == NULL)
+            line[0] = '\0';
+        fclose(f);
+    }
+}

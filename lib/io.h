@@ -83,6 +83,15 @@ int io_write_file_excl(const char *path, const void *p, size_t len,
  */
 int io_fault_hook(const char *kind);
 
+/*
+ * Test hook: with COLDMAIL_TEST_PAUSE_AT=TEXT and COLDMAIL_TEST_PAUSE_FIFO=
+ * PATH, the first call whose ${path} holds TEXT waits for a line (or EOF,
+ * or a signal) on the FIFO, so that a test can change the store between a
+ * pack's walk and its read, or interrupt a restore at a known point.  A
+ * no-op outside tests.
+ */
+void io_test_pause(const char *path);
+
 /* Is ${fd} a terminal?  (isatty, kept here so that tests can fake it.) */
 int io_isatty(int fd);
 

@@ -605,31 +605,6 @@ catalog_file(struct packer *p, struct file_job *j, struct cm_err *err)
     return packobj_stage(p, j->te.size, &j->st, err);
 }
 
-/*
- * Test hook: with COLDMAIL_TEST_PAUSE_AT=TEXT and COLDMAIL_TEST_PAUSE_FIFO=
- * PATH, the pack stops before opening the first file whose path holds TEXT
- * and waits for a line on the FIFO, so that a test can rename or delete
- * mail between the walk and the read.
- */
-static void
-test_pause_hook(const char *path)
-{
-    static int done;
-    const char *at = getenv("COLDMAIL_TEST_PAUSE_AT");
-    const char *fifo = getenv("COLDMAIL_TEST_PAUSE_FIFO");
-    char line[64];
-    FILE *f;
-
-    if (done || at == NULL || fifo == NULL || strstr(path, at) == NULL)
-        return;
-    done = 1;
-    if ((f = fopen(fifo, "re")) != NULL) {
-        if (fgets(line, sizeof line, f) == NULL)
-            line[0] = '\0';
-        fclose(f);
-    }
-}
-
 int
 packobj_add_file(struct packer *p, const struct walk_entry *e, struct cm_err *err)
 {
@@ -649,7 +624,7 @@ packobj_add_file(struct packer *p, const struct walk_entry *e, struct cm_err *er
         rc = r == 1 ? 0 : -1;
         goto out;
     }
-    test_pause_hook((const char *)p->path.data);
+    io_test_pause((const char *)p->path.data);
     if ((r = open_job(p, &j, &moved_name, &moved_subdir, err)) != 0) {
         rc = r == 1 ? 0 : -1;
         goto out;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "manifest.h"
 #include "restore_int.h"
 
@@ -334,9 +335,11 @@ layout_from_catalog(struct rctx *c, struct cm_err *err)
         rc = err->code == CM_EINTERNAL ? -1 : 1;
         goto out;
     }
-    while ((got = catalog_reader_next(r, &e, err)) == 1)
+    while ((got = catalog_reader_next(r, &e, err)) == 1) {
+        io_test_pause(e.path.p);
         if (rs_check_stop(c, err) == -1 || restore_entry(c, &e, err) == -1)
             goto out;
+    }
     if (got == -1 && err->code != CM_EINTERNAL) {
         struct cm_err broken = *err;
         cm_err_clear(err);

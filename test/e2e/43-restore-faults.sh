@@ -227,4 +227,43 @@ for kind in ("open", "read"):
 print("verify: %d faulted runs" % vruns, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
+
+# --- interrupted: SIGTERM while a restore is paused before an object (the
+# test hook), then the restore goes on and must stop at once with exit 10,
+# a message saying so, every file it wrote whole and right, no temporary
+# left; a --merge restore afterwards completes the target.
+mkfifo "$T/fifo"
+mkdir -p "$T/intr"
+pause_at=$(cd "$S" && find Maildir/cur -type f | LC_ALL=C sort | sed -n 4p)
+[ -n "$pause_at" ] || fail "no message to pause at"
+COLDMAIL_TEST_PAUSE_AT=$pause_at COLDMAIL_TEST_PAUSE_FIFO=$T/fifo \
+    "$COLDMAIL_RESTORE" restore -i "$T/id.txt" -p "$T/sign.key.pub" -o "$T/intr/t" "$SET" \
+    >"$T/intr.out" 2>"$T/intr.err" &
+pid=$!
+# The restore opens the FIFO for reading when it reaches the object; our
+# open for writing returns then (or the restore ended without pausing).
+( while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; exec 4<"$T/fifo"; sleep 2 ) &
+dog=$!
+exec 3>"$T/fifo"
+kill "$dog" 2>/dev/null || true
+wait "$dog" 2>/dev/null || true
+kill -0 "$pid" 2>/dev/null || { cat "$T/intr.err" >&2; fail "the restore did not pause at $pause_at"; }
+kill -TERM "$pid"
+exec 3>&-
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 10 ] || { cat "$T/intr.err" >&2; fail "interrupted restore: exit $rc, expected 10"; }
+assert_contains "$T/intr.err" "interrupted"
+[ ! -e "$T/intr/t/store/$pause_at" ] || fail "the object the restore stopped before was written"
+n=0
+while IFS= read -r -d '' f; do
+    rel=${f#"$T/intr/t/"}
+    case $rel in *.coldmail-tmp.*) fail "a temporary was left: $rel" ;; esac
+    cmp -s "$f" "$T/src/$rel" || fail "interrupted restore wrote $rel wrong"
+    n=$((n + 1))
+done < <(find "$T/intr/t" -type f -print0)
+[ "$n" -gt 0 ] || fail "the interrupted restore wrote nothing before the pause"
+expect_code 0 R restore --merge -o "$T/intr/t" "$SET"
+assert_same_tree "$S" "$T/intr/t/store"
+echo "interrupted restore: exit 10 after $n files; --merge completed it" >&2
 echo ok
