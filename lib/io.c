@@ -365,15 +365,20 @@ io_isatty(int fd)
 void
 io_test_pause(const char *path)
 {
-    static int done;
-    const char *at = getenv("COLDMAIL_TEST_PAUSE_AT");
-    const char *fifo = getenv("COLDMAIL_TEST_PAUSE_FIFO");
+    /* Called for every object: the environment is read once. */
+    static enum { UNREAD, ARMED, OFF } state = UNREAD;
+    static const char *at, *fifo;
     char line[64];
     FILE *f;
 
-    if (done || at == NULL || fifo == NULL || strstr(path, at) == NULL)
+    if (state == UNREAD) {
+        at = getenv("COLDMAIL_TEST_PAUSE_AT");
+        fifo = getenv("COLDMAIL_TEST_PAUSE_FIFO");
+        state = at != NULL && fifo != NULL ? ARMED : OFF;
+    }
+    if (state != ARMED || strstr(path, at) == NULL)
         return;
-    done = 1;
+    state = OFF;
     if ((f = fopen(fifo, "re")) != NULL) {
         if (fgets(line, sizeof line, f) == NULL)
             line[0] = '\0';
