@@ -35,7 +35,8 @@ COLDMAIL=${COLDMAIL:-$here/build/coldmail}
 GENMAIL=${GENMAIL:-$here/../shared/bench/genmail.py}
 WORK=${1:-${BENCH_WORK:-/var/tmp/coldmail-bench-inc}}
 
-die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$here/bench/common.sh"
 for t in python3 tar age-keygen; do
     command -v "$t" >/dev/null || die "$t is not installed"
 done
@@ -49,21 +50,7 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
 # ------------------------------------------------------------ corpus, keys
-corpus=$WORK/mail-$SIZE-42
-if [ ! -f "$corpus.done" ]; then
-    echo "generating a $SIZE store in $corpus (cached) ..." >&2
-    rm -rf "$corpus" "$corpus.tmp"
-    python3 "$GENMAIL" "$corpus.tmp" --size "$SIZE" --seed 42 >&2
-    mv "$corpus.tmp" "$corpus"
-    touch "$corpus.done"
-fi
-keys=$WORK/keys
-if [ ! -f "$keys/identity.txt" ]; then
-    mkdir -p "$keys"
-    age-keygen -o "$keys/identity.txt" 2>/dev/null
-    "$COLDMAIL" keygen -o "$keys/signing.key" >/dev/null 2>&1
-fi
-recipient=$(age-keygen -y "$keys/identity.txt")
+bench_corpus_and_keys
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export RESTIC_CACHE_DIR=$WORK/restic-cache BORG_BASE_DIR=$WORK/borg-base
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes

@@ -32,7 +32,8 @@ GENMAIL=${GENMAIL:-$here/../shared/bench/genmail.py}
 WORK=${1:-${BENCH_WORK:-/var/tmp/coldmail-bench}}
 TIME=/usr/bin/time
 
-die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$here/bench/common.sh"
 for t in python3 tar zstd age age-keygen par2; do
     command -v "$t" >/dev/null || die "$t is not installed"
 done
@@ -42,21 +43,7 @@ done
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
-corpus=$WORK/mail-$SIZE-42
-if [ ! -f "$corpus.done" ]; then
-    echo "generating a $SIZE corpus in $corpus (cached) ..." >&2
-    rm -rf "$corpus" "$corpus.tmp"
-    python3 "$GENMAIL" "$corpus.tmp" --size "$SIZE" --seed 42 >&2
-    mv "$corpus.tmp" "$corpus"
-    touch "$corpus.done"
-fi
-keys=$WORK/keys
-if [ ! -f "$keys/identity.txt" ]; then
-    mkdir -p "$keys"
-    age-keygen -o "$keys/identity.txt" 2>/dev/null
-    "$COLDMAIL" keygen -o "$keys/signing.key" >/dev/null 2>&1
-fi
-recipient=$(age-keygen -y "$keys/identity.txt")
+bench_corpus_and_keys
 in_bytes=$(find "$corpus" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 B=$WORK/parity-bench
 rm -rf "$B"

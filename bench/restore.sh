@@ -41,7 +41,8 @@ GENMAIL=${GENMAIL:-$here/../shared/bench/genmail.py}
 WORK=${1:-${BENCH_WORK:-/var/tmp/coldmail-bench}}
 TIME=/usr/bin/time
 
-die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$here/bench/common.sh"
 for t in python3 tar zstd age age-keygen strace sha256sum; do
     command -v "$t" >/dev/null || die "$t is not installed"
 done
@@ -55,23 +56,9 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
 # ------------------------------------------------------------ corpus, keys
-corpus=$WORK/mail-$SIZE-42
-if [ ! -f "$corpus.done" ]; then
-    echo "generating a $SIZE corpus in $corpus (cached) ..." >&2
-    rm -rf "$corpus" "$corpus.tmp"
-    python3 "$GENMAIL" "$corpus.tmp" --size "$SIZE" --seed 42 >&2
-    mv "$corpus.tmp" "$corpus"
-    touch "$corpus.done"
-fi
-keys=$WORK/keys
-if [ ! -f "$keys/identity.txt" ]; then
-    mkdir -p "$keys"
-    age-keygen -o "$keys/identity.txt" 2>/dev/null
-    "$COLDMAIL" keygen -o "$keys/signing.key" >/dev/null 2>&1
-fi
+bench_corpus_and_keys
 [ -f "$keys/signing.key.pub" ] || die "$keys/signing.key.pub: missing (remove $keys for new keys)"
 id=$keys/identity.txt
-recipient=$(age-keygen -y "$id")
 pubkey=$(tail -n 1 "$keys/signing.key.pub")
 in_bytes=$(find "$corpus" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 in_files=$(find "$corpus" -type f | wc -l)
